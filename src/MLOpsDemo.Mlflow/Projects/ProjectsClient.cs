@@ -185,9 +185,12 @@ public class ProjectsClient
         }
         catch
         {
+            submitted.MarkSubmitted();
             await submitted.CancelAsync(CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+
+        submitted.MarkSubmitted();
 
         return submitted;
     }

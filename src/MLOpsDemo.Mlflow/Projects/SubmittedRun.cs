@@ -17,6 +17,7 @@ public sealed class SubmittedRun
     private readonly ILogger _logger;
     private readonly string? _temporaryDirectory;
     private readonly Task<ProjectRunResult> _completion;
+    private readonly TaskCompletionSource _submitted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private static readonly object ConsoleGate = new();
     private bool _exited;
     private bool _killRequested;
@@ -72,6 +73,9 @@ public sealed class SubmittedRun
         return WaitAsync(cancellationToken);
     }
 
+    /// <summary>Called once the submission has recorded everything it records; the final status is set afterwards.</summary>
+    internal void MarkSubmitted() => _submitted.TrySetResult();
+
     private async Task<ProjectRunResult> CompleteAsync(Task stdout, Task stderr)
     {
         try
@@ -93,6 +97,8 @@ public sealed class SubmittedRun
             {
             }
 
+            // The submission's own requests (the backend tag) come first, as in MLflow.
+            await _submitted.Task.ConfigureAwait(false);
             int? exitCode = killed ? null : _process.ExitCode;
             var status = killed ? RunStatus.Killed : exitCode == 0 ? RunStatus.Finished : RunStatus.Failed;
             Volatile.Write(ref _status, (int)status);
