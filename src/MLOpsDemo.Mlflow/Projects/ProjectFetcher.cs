@@ -31,7 +31,7 @@ internal sealed class ProjectFetcher(string gitExecutable)
         var localPath = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(uri, UriKind.Absolute, out var fileUri)
             ? fileUri.LocalPath
             : uri;
-        if (Directory.Exists(localPath))
+        if (Directory.Exists(localPath) && !IsBareRepository(localPath))
         {
             var root = Path.GetFullPath(localPath);
             if (version is null)
@@ -59,7 +59,7 @@ internal sealed class ProjectFetcher(string gitExecutable)
             throw new MlflowProjectException($"Zip project URIs ('{given}') are not supported by this client. Extract the archive and pass the folder.");
         }
 
-        if (uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) || uri.Contains("://", StringComparison.Ordinal) || uri.Contains('@', StringComparison.Ordinal))
+        if (Directory.Exists(localPath) || uri.Contains("://", StringComparison.Ordinal) || uri.Contains('@', StringComparison.Ordinal))
         {
             return await CloneAsync(given, uri, subdirectory, version, cancellationToken).ConfigureAwait(false);
         }
@@ -159,6 +159,10 @@ internal sealed class ProjectFetcher(string gitExecutable)
             GitRepoUrl = repoUrl,
         };
     }
+
+    // A bare repository cannot run in place, so it is cloned like a remote (file:///path/repo.git).
+    private static bool IsBareRepository(string path) =>
+        File.Exists(Path.Combine(path, "HEAD")) && Directory.Exists(Path.Combine(path, "objects")) && Directory.Exists(Path.Combine(path, "refs"));
 
     private static string Combine(string root, string? subdirectory, string given)
     {
