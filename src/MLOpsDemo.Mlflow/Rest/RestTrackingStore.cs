@@ -245,5 +245,5 @@ internal sealed class RestTrackingStore : ITrackingStore
     };
 
     private Task DelayAsync(int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(MlflowResilienceHandler.ComputeDelay(_options, attempt + 1, null), _options.TimeProvider, cancellationToken);
+        Task.Delay(MlflowResilienceHandler.ComputeDelay(_options, attempt, null), _options.TimeProvider, cancellationToken);
 }
