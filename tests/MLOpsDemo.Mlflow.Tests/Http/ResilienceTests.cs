@@ -117,16 +117,18 @@ public class ResilienceTests : IDisposable
     [Fact]
     public async Task A_429_with_Retry_After_1_waits_one_second_on_the_clock()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new WatchedTimeProvider(DateTimeOffset.UtcNow);
         Sequence(GetRun, () => Status(429).WithHeader("Retry-After", "1"), () => Status(200, RunJson));
         using var client = Fast(configure: o => o.TimeProvider = time);
         var call = client.Runs.GetAsync("abc", Ct);
 
-        await WaitUntilAsync(() => _server.LogEntries.Count == 1);
+        // The retry's wait is a 1 s timer on the clock; nothing happens until that second has passed.
+        var due = await time.BackoffTimer.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(TimeSpan.FromSeconds(1), due);
         time.Advance(TimeSpan.FromMilliseconds(990));
         await Task.Delay(200, Ct);
         Assert.False(call.IsCompleted);
-        Assert.Single(_server.LogEntries); // still waiting: less than the Retry-After second has passed
+        Assert.Single(_server.LogEntries);
 
         time.Advance(TimeSpan.FromMilliseconds(10));
         var run = await call.WaitAsync(TimeSpan.FromSeconds(10), Ct);
@@ -442,6 +444,23 @@ public class ResilienceTests : IDisposable
         {
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), "timed out waiting");
             await Task.Delay(10, Ct);
+        }
+    }
+
+    /// <summary>A fake clock that reports the first timer shorter than the attempt timeout (the retry's backoff).</summary>
+    private sealed class WatchedTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        public TaskCompletionSource<TimeSpan> BackoffTimer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime > TimeSpan.Zero && dueTime < TimeSpan.FromSeconds(10))
+            {
+                BackoffTimer.TrySetResult(dueTime);
+            }
+
+            return timer;
         }
     }
 
