@@ -335,7 +335,9 @@ public sealed class MlflowRun : IAsyncDisposable
             return ms;
         }
 
-        return _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return ReferenceEquals(_time, TimeProvider.System)
+            ? (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMillisecond
+            : _time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
     private void EnqueuePairs(PointKind kind, List<KeyValuePair<string, string>> pairs)
