@@ -65,7 +65,7 @@ using (client)
             context: "training");
 
         // Batch gradient descent on the mean log-loss.
-        double w0 = 0, w1 = 0, b = 0;
+        double w0 = 0, w1 = 0, b = 0, finalLoss = 0, finalAccuracy = 0;
         for (var epoch = 0; epoch < Epochs; epoch++)
         {
             double g0 = 0, g1 = 0, gb = 0, loss = 0;
@@ -86,14 +86,16 @@ using (client)
             b -= LearningRate * gb / Samples;
 
             // Non-blocking: the points are queued and sent in batches in the background.
-            run.LogMetric("train/loss", loss / Samples, step: epoch);
-            run.LogMetric("train/accuracy", (double)correct / Samples, step: epoch);
+            finalLoss = loss / Samples;
+            finalAccuracy = (double)correct / Samples;
+            run.LogMetric("train/loss", finalLoss, step: epoch);
+            run.LogMetric("train/accuracy", finalAccuracy, step: epoch);
         }
 
         var weights = JsonSerializer.Serialize(new Dictionary<string, double> { ["w0"] = w0, ["w1"] = w1, ["b"] = b }, QuickStartJson.Default.DictionaryStringDouble);
         await LogModelAsync(client, run, weights);
 
-        Console.WriteLine($"Run {run.RunId} in experiment {run.ExperimentId}: final weights {weights}");
+        Console.WriteLine($"Run {run.RunId} in experiment {run.ExperimentId}: loss {finalLoss:F4}, accuracy {finalAccuracy:P1}, weights {weights}");
         Console.WriteLine(client.TrackingUri.StartsWith("http", StringComparison.OrdinalIgnoreCase)
             ? $"See it at {client.TrackingUri.TrimEnd('/')}/#/experiments/{run.ExperimentId}/runs/{run.RunId}"
             : $"See it with: mlflow ui --backend-store-uri {client.TrackingUri}");
