@@ -9,6 +9,7 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 /// <c>Kestrel</c> goes through real loopback HTTP; <c>InProcess</c> through a no-op <see cref="HttpMessageHandler"/>.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, invocationCount: 1)]
 public class EndToEndBenchmarks
 {

@@ -7,6 +7,7 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 
 /// <summary>One full log-batch request of 1000 metrics: JSON serialization alone, and the whole store call (DTOs, JSON, Refit, a no-op HTTP handler).</summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
 public class LogBatchSerializationBenchmarks
 {

@@ -9,6 +9,7 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 /// working size beforehand, as in a long training loop.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 15, invocationCount: 1)]
 public class LogMetricBenchmarks
 {
