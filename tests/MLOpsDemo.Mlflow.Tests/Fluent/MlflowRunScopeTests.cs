@@ -139,13 +139,18 @@ public class MlflowRunScopeTests
     {
         using var server = new FakeMlflowServer();
         using var client = server.CreateClient();
-        using var bothStarted = new Barrier(2);
+        var started = 0;
+        var bothStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         async Task<(string RunId, string? Parent, bool SawOwn)> Work()
         {
             await using var run = await client.StartRunAsync(cancellationToken: Ct);
-            bothStarted.SignalAndWait(10_000, Ct);
-            await Task.Yield();
+            if (Interlocked.Increment(ref started) == 2)
+            {
+                bothStarted.SetResult();
+            }
+
+            await bothStarted.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
             return (run.RunId, run.ParentRunId, ReferenceEquals(client.ActiveRun, run));
         }
 
