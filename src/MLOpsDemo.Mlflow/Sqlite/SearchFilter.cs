@@ -448,6 +448,12 @@ internal static class SearchFilter
             {
                 case '\'' or '"' or '`':
                     var end = text.IndexOf(c, i + 1);
+                    while (c != '`' && end >= 0 && end + 1 < text.Length && text[end + 1] == c)
+                    {
+                        // A doubled quote stays inside the string, as SQL lexers (and sqlparse) read it; it is not unescaped.
+                        end = text.IndexOf(c, end + 2);
+                    }
+
                     if (end < 0)
                     {
                         throw Invalid($"Invalid filter '{text}': the quote {c} at position {i} is not closed.");
