@@ -161,7 +161,7 @@ public class SqliteSearchTests
         Assert.Equal("dev,Default", await Names(new SearchExperimentsOptions { Filter = "tags.team IS NULL" }));
         Assert.Equal("dev,prod-B", await Names(new SearchExperimentsOptions { Filter = "creation_time > 1001000" }));
         Assert.Equal("Default,dev,prod-B,prod-a", await Names(new SearchExperimentsOptions { OrderBy = ["name ASC"] }));
-        Assert.Equal("prod-a,prod-B,dev,Default", await Names(new SearchExperimentsOptions { OrderBy = ["experiment_id DESC"], PageSize = 1 }));
+        Assert.Equal("dev,prod-B,prod-a,Default", await Names(new SearchExperimentsOptions { OrderBy = ["experiment_id DESC"], PageSize = 1 }));
         var page = await client.Experiments.SearchPageAsync(new SearchExperimentsOptions { PageSize = 2 }, Ct);
         Assert.Equal("eyJvZmZzZXQiOiAyfQ==", page.NextPageToken);
         await client.Experiments.DeleteAsync("3", Ct);
