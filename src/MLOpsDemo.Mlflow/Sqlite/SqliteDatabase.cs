@@ -48,7 +48,7 @@ internal static class SqliteDatabase
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 30,
+            DefaultTimeout = 20, // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds have passed, like MLflow's 20 s busy timeout.
         }.ToString();
         var connection = new SqliteConnection(connectionString);
         try
@@ -59,7 +59,7 @@ internal static class SqliteDatabase
 
             // WAL lets readers and a writer work at once (two processes logging into one file); NORMAL is durable
             // against crashes in WAL mode. Both are per-file/connection settings MLflow works with (SQLSTORE.md §3).
-            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;");
             return (connection, flavor);
         }
         catch

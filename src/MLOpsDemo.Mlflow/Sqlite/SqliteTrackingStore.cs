@@ -76,12 +76,19 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
             ObjectDisposedException.ThrowIf(_disposed, this);
             try
             {
-                if (_connection is null)
-                {
-                    (_connection, _flavor) = SqliteDatabase.Open(DatabasePath, ArtifactRoot, Now());
-                }
+                // SQLite calls block (a busy file waits up to the busy timeout), so they run on the thread pool and
+                // the caller gets its task back at once.
+                return await Task.Run(
+                    () =>
+                    {
+                        if (_connection is null)
+                        {
+                            (_connection, _flavor) = SqliteDatabase.Open(DatabasePath, ArtifactRoot, Now());
+                        }
 
-                return work(_connection);
+                        return work(_connection);
+                    },
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (SqliteException ex)
             {
