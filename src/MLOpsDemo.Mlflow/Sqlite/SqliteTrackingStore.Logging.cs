@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using Microsoft.Data.Sqlite;
 using MLOpsDemo.Mlflow.Stores;
@@ -6,6 +7,8 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 
 internal sealed partial class SqliteTrackingStore
 {
+    private static readonly string[] s_metricParameterNames = ["$k", "$v", "$t", "$r", "$s", "$n"];
+
     public Task LogMetricAsync(string runId, string key, double value, long timestamp, long? step, string? modelId, CancellationToken cancellationToken) =>
         WriteAsync(
             _ =>
@@ -295,27 +298,38 @@ internal sealed partial class SqliteTrackingStore
             return;
         }
 
-        var insert = _insertMetric ??= PrepareInsertMetric();
+        var insert = _insertMetric ??= PrepareInsertMetric(1);
+        var block = _insertMetricBlock ??= PrepareInsertMetric(MetricBlockRows);
         var upsert = _upsertLatestMetric ??= PrepareUpsertLatest();
         insert.Transaction = _transaction;
+        block.Transaction = _transaction;
         upsert.Transaction = _transaction;
         var latest = new Dictionary<string, (double Value, long Timestamp, long Step, bool IsNan)>(StringComparer.Ordinal);
-        var p = insert.Parameters;
-        p[3].Value = runId;
-        foreach (var metric in metrics)
+        var index = 0;
+        while (index < metrics.Count)
         {
-            var (value, isNan) = Sanitize(metric.Value);
-            p[0].Value = metric.Key;
-            p[1].Value = value;
-            p[2].Value = metric.Timestamp;
-            p[4].Value = metric.Step;
-            p[5].Value = isNan ? 1 : 0;
-            insert.ExecuteNonQuery();
-            var candidate = (value, metric.Timestamp, metric.Step, isNan);
-            if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
+            // Full blocks go through one multi-row INSERT (fewer statement executions); the rest one row at a time.
+            var command = metrics.Count - index >= MetricBlockRows ? block : insert;
+            var rows = command == block ? MetricBlockRows : 1;
+            var p = command.Parameters;
+            for (var row = 0; row < rows; row++, index++)
             {
-                latest[metric.Key] = candidate;
+                var metric = metrics[index];
+                var (value, isNan) = Sanitize(metric.Value);
+                var at = row * 6;
+                p[at].Value = metric.Key;
+                p[at + 1].Value = value;
+                p[at + 2].Value = metric.Timestamp;
+                p[at + 3].Value = runId;
+                p[at + 4].Value = metric.Step;
+                p[at + 5].Value = isNan ? 1 : 0;
+                if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
+                {
+                    latest[metric.Key] = (value, metric.Timestamp, metric.Step, isNan);
+                }
             }
+
+            command.ExecuteNonQuery();
         }
 
         var u = upsert.Parameters;
@@ -331,15 +345,21 @@ internal sealed partial class SqliteTrackingStore
         }
     }
 
-    private SqliteCommand PrepareInsertMetric()
+    private SqliteCommand PrepareInsertMetric(int rows)
     {
         var command = _connection!.CreateCommand();
-        command.CommandText = "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ($k, $v, $t, $r, $s, $n)";
-        foreach (var name in (string[])["$k", "$v", "$t", "$r", "$s", "$n"])
+        var values = new List<string>(rows);
+        for (var row = 0; row < rows; row++)
         {
-            Parameter(command, name);
+            var names = s_metricParameterNames.Select(n => n + row.ToString(CultureInfo.InvariantCulture)).ToArray();
+            values.Add("(" + string.Join(", ", names) + ")");
+            foreach (var name in names)
+            {
+                Parameter(command, name);
+            }
         }
 
+        command.CommandText = "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES " + string.Join(", ", values);
         return command;
     }
 

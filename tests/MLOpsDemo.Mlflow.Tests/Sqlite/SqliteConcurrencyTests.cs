@@ -147,6 +147,7 @@ public class SqliteConcurrencyTests
         var run = await client.Runs.CreateAsync("0", cancellationToken: Ct);
         const int points = 100_000;
         var batch = new Metric[1000];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         for (var offset = 0; offset < points; offset += batch.Length)
         {
@@ -159,7 +160,8 @@ public class SqliteConcurrencyTests
         }
 
         stopwatch.Stop();
-        TestContext.Current.TestOutputHelper?.WriteLine($"LogBatch: {points} points in {stopwatch.Elapsed.TotalMilliseconds:F0} ms = {points / stopwatch.Elapsed.TotalSeconds:F0} points/s");
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore; // includes other tests running in parallel
+        TestContext.Current.TestOutputHelper?.WriteLine($"LogBatch: {points} points in {stopwatch.Elapsed.TotalMilliseconds:F0} ms = {points / stopwatch.Elapsed.TotalSeconds:F0} points/s (process CPU {cpu.TotalMilliseconds:F0} ms = {points / cpu.TotalSeconds:F0} points per CPU-second)");
         using var c = SqliteGolden.Open(folder.DatabasePath);
         Assert.Equal((long)points, SqliteGolden.Scalar(c, "SELECT count(*) FROM metrics"));
         Assert.Equal((long)points - 1, SqliteGolden.Scalar(c, "SELECT step FROM latest_metrics"));
