@@ -1,14 +1,12 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using MLOpsDemo.Mlflow.Stores;
 
 namespace MLOpsDemo.Mlflow.Sqlite;
 
 internal sealed partial class SqliteTrackingStore
 {
-    private static readonly string[] s_metricParameterNames = ["$k", "$v", "$t", "$r", "$s", "$n"];
-
     public Task LogMetricAsync(string runId, string key, double value, long timestamp, long? step, string? modelId, CancellationToken cancellationToken) =>
         WriteAsync(
             _ =>
@@ -298,38 +296,45 @@ internal sealed partial class SqliteTrackingStore
             return;
         }
 
-        var insert = _insertMetric ??= PrepareInsertMetric(1);
-        var block = _insertMetricBlock ??= PrepareInsertMetric(MetricBlockRows);
         var upsert = _upsertLatestMetric ??= PrepareUpsertLatest();
-        insert.Transaction = _transaction;
-        block.Transaction = _transaction;
         upsert.Transaction = _transaction;
-        var latest = new Dictionary<string, (double Value, long Timestamp, long Step, bool IsNan)>(StringComparer.Ordinal);
-        var index = 0;
-        while (index < metrics.Count)
+        var db = _connection!.Handle!;
+        if (_insertMetric is null)
         {
-            // Full blocks go through one multi-row INSERT (fewer statement executions); the rest one row at a time.
-            var command = metrics.Count - index >= MetricBlockRows ? block : insert;
-            var rows = command == block ? MetricBlockRows : 1;
-            var p = command.Parameters;
-            for (var row = 0; row < rows; row++, index++)
+            Check(raw.sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", out var prepared), db);
+            _insertMetric = prepared;
+        }
+
+        // The hot path binds by position on a statement prepared once per connection (Microsoft.Data.Sqlite would
+        // look every parameter up by name on each execution); bindings persist across resets.
+        var statement = _insertMetric;
+        var latest = new Dictionary<string, (double Value, long Timestamp, long Step, bool IsNan)>(StringComparer.Ordinal);
+        Check(raw.sqlite3_bind_text(statement, 4, runId), db);
+        string? boundKey = null;
+        foreach (var metric in metrics)
+        {
+            var (value, isNan) = Sanitize(metric.Value);
+            if (!ReferenceEquals(boundKey, metric.Key) && boundKey != metric.Key)
             {
-                var metric = metrics[index];
-                var (value, isNan) = Sanitize(metric.Value);
-                var at = row * 6;
-                p[at].Value = metric.Key;
-                p[at + 1].Value = value;
-                p[at + 2].Value = metric.Timestamp;
-                p[at + 3].Value = runId;
-                p[at + 4].Value = metric.Step;
-                p[at + 5].Value = isNan ? 1 : 0;
-                if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
-                {
-                    latest[metric.Key] = (value, metric.Timestamp, metric.Step, isNan);
-                }
+                Check(raw.sqlite3_bind_text(statement, 1, metric.Key), db);
+                boundKey = metric.Key;
             }
 
-            command.ExecuteNonQuery();
+            Check(raw.sqlite3_bind_double(statement, 2, value), db);
+            Check(raw.sqlite3_bind_int64(statement, 3, metric.Timestamp), db);
+            Check(raw.sqlite3_bind_int64(statement, 5, metric.Step), db);
+            Check(raw.sqlite3_bind_int(statement, 6, isNan ? 1 : 0), db);
+            var rc = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                Check(rc, db);
+            }
+
+            if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
+            {
+                latest[metric.Key] = (value, metric.Timestamp, metric.Step, isNan);
+            }
         }
 
         var u = upsert.Parameters;
@@ -345,22 +350,12 @@ internal sealed partial class SqliteTrackingStore
         }
     }
 
-    private SqliteCommand PrepareInsertMetric(int rows)
+    private static void Check(int rc, sqlite3 db)
     {
-        var command = _connection!.CreateCommand();
-        var values = new List<string>(rows);
-        for (var row = 0; row < rows; row++)
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW))
         {
-            var names = s_metricParameterNames.Select(n => n + row.ToString(CultureInfo.InvariantCulture)).ToArray();
-            values.Add("(" + string.Join(", ", names) + ")");
-            foreach (var name in names)
-            {
-                Parameter(command, name);
-            }
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
         }
-
-        command.CommandText = "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES " + string.Join(", ", values);
-        return command;
     }
 
     private SqliteCommand PrepareUpsertLatest()

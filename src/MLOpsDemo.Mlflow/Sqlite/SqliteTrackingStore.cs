@@ -20,9 +20,7 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
     private SqliteSchemaFlavor? _flavor;
-    private const int MetricBlockRows = 100;
-    private SqliteCommand? _insertMetric;
-    private SqliteCommand? _insertMetricBlock;
+    private SQLitePCL.sqlite3_stmt? _insertMetric;
     private SqliteCommand? _upsertLatestMetric;
     private bool _disposed;
 
@@ -58,7 +56,6 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
 
             _disposed = true;
             _insertMetric?.Dispose();
-            _insertMetricBlock?.Dispose();
             _upsertLatestMetric?.Dispose();
             _connection?.Dispose();
             _connection = null;

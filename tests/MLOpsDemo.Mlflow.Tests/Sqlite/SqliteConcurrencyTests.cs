@@ -162,9 +162,23 @@ public class SqliteConcurrencyTests
         stopwatch.Stop();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore; // includes other tests running in parallel
         TestContext.Current.TestOutputHelper?.WriteLine($"LogBatch: {points} points in {stopwatch.Elapsed.TotalMilliseconds:F0} ms = {points / stopwatch.Elapsed.TotalSeconds:F0} points/s (process CPU {cpu.TotalMilliseconds:F0} ms = {points / cpu.TotalSeconds:F0} points per CPU-second)");
+        // The store alone (no client-side validation and splitting), for comparison.
+        var direct = await client.Runs.CreateAsync("0", cancellationToken: Ct);
+        var watch = Stopwatch.StartNew();
+        for (var offset = 0; offset < points; offset += batch.Length)
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                batch[i] = new Metric("loss", 1.0 / (offset + i + 1), 1_700_000_000_000 + offset + i, offset + i);
+            }
+
+            await client.Store.LogBatchAsync(direct.Info.RunId, batch, [], [], Ct);
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"Store.LogBatchAsync: {points / watch.Elapsed.TotalSeconds:F0} points/s");
         using var c = SqliteGolden.Open(folder.DatabasePath);
-        Assert.Equal((long)points, SqliteGolden.Scalar(c, "SELECT count(*) FROM metrics"));
-        Assert.Equal((long)points - 1, SqliteGolden.Scalar(c, "SELECT step FROM latest_metrics"));
+        Assert.Equal(2L * points, SqliteGolden.Scalar(c, "SELECT count(*) FROM metrics"));
+        Assert.Equal((long)points - 1, SqliteGolden.Scalar(c, "SELECT step FROM latest_metrics WHERE run_uuid = $r", ("$r", run.Info.RunId)));
     }
 
     private static Process Start(string exe, string database) =>
