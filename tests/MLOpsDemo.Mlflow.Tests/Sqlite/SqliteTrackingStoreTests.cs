@@ -233,6 +233,33 @@ public class SqliteTrackingStoreTests
     }
 
     [Fact]
+    public async Task Model_inputs_and_outputs_need_an_MLflow_3_database()
+    {
+        using var folder = new TempFolder();
+        using (var client = folder.Client())
+        {
+            var run = await client.Runs.CreateAsync("0", cancellationToken: Ct);
+            await client.Runs.LogInputsAsync(run.Info.RunId, [], [new ModelInput { ModelId = "m-1" }], Ct);
+            await client.Runs.LogOutputsAsync(run.Info.RunId, [new ModelOutput { ModelId = "m-1", Step = 3 }], Ct);
+            var read = await client.Runs.GetAsync(run.Info.RunId, Ct);
+            Assert.Equal("m-1", Assert.Single(read.Inputs.ModelInputs).ModelId);
+            Assert.Equal(("m-1", 3L), (Assert.Single(read.Outputs.ModelOutputs).ModelId, read.Outputs.ModelOutputs[0].Step));
+            var missingModel = await Assert.ThrowsAsync<MlflowException>(() => client.Store.LogMetricAsync(run.Info.RunId, "acc", 1, 1, 0, "m-missing", Ct));
+            Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, missingModel.ErrorCode);
+        }
+
+        using var old = new TempFolder();
+        File.Copy(Path.Combine(SqliteGolden.Directory, "populated-2.22.db"), old.DatabasePath);
+        using var client222 = old.Client();
+        var run222 = await client222.Runs.CreateAsync("1", cancellationToken: Ct);
+        await client222.Runs.LogInputsAsync(run222.Info.RunId, [new DatasetInput { Dataset = new Dataset { Name = "d", Digest = "x", SourceType = "local", Source = "{}" } }], cancellationToken: Ct);
+        Assert.Single((await client222.Runs.GetAsync(run222.Info.RunId, Ct)).Inputs.DatasetInputs);
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => client222.Runs.LogOutputsAsync(run222.Info.RunId, [new ModelOutput { ModelId = "m-1" }], Ct));
+        Assert.Equal((System.Net.HttpStatusCode.NotImplemented, MlflowErrorCodes.NotImplemented), (ex.StatusCode, ex.ErrorCode));
+        Assert.Contains("2.22", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Page_tokens_match_Python()
     {
         Assert.Equal("eyJvZmZzZXQiOiAxfQ==", MLOpsDemo.Mlflow.Sqlite.PageToken.Encode(1));

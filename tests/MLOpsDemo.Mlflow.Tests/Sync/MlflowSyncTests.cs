@@ -26,7 +26,7 @@ public class MlflowSyncTests
         using var source = sourceFolder.Client();
         using var destination = destinationFolder.Client();
 
-        var exp = await source.Experiments.CreateAsync("vision", tags: new Dictionary<string, string> { ["team"] = "cv" }, cancellationToken: Ct);
+        var exp = await source.Experiments.CreateAsync("vision", Path.Combine(sourceFolder.Path, "mlruns", "1"), new Dictionary<string, string> { ["team"] = "cv" }, Ct);
         var parent = await source.Runs.CreateAsync(exp, new CreateRunOptions { RunName = "parent", UserId = "ada", StartTime = DateTimeOffset.FromUnixTimeMilliseconds(1_000), Tags = new Dictionary<string, string> { ["stage"] = "dev" } }, Ct);
         var child = await source.Runs.CreateAsync(exp, new CreateRunOptions { RunName = "child", StartTime = DateTimeOffset.FromUnixTimeMilliseconds(2_000), Tags = new Dictionary<string, string> { ["mlflow.parentRunId"] = parent.Info.RunId } }, Ct);
         await source.Runs.LogBatchAsync(parent.Info.RunId, [new Metric("loss", 0.9, 10, 0), new Metric("loss", 0.5, 20, 1), new Metric("loss", double.NaN, 30, 2), new Metric("acc", 0.7, 10, 0)], [new("lr", "0.01")], cancellationToken: Ct);
