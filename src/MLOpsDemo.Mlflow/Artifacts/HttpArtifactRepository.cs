@@ -74,7 +74,15 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
             return true;
         }
 
-        var entries = await ListAsync(path, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ArtifactFileInfo> entries;
+        try
+        {
+            entries = await ListAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MlflowException ex) when (ex.StatusCode == HttpStatusCode.NotFound && path.Length > 0)
+        {
+            return false; // Listing a file can fail on some stores; the download then reports what is missing.
+        }
 
         // Some stores list a file as itself; MLflow's client treats that as "not a directory".
         return entries.Count > 0 && !(entries.Count == 1 && !entries[0].IsDirectory && entries[0].Path == ArtifactPaths.Join(path, ArtifactPaths.BaseName(ArtifactPaths.Join(_root, path))));
