@@ -402,76 +402,71 @@ public class ArtifactsClient
             yield break;
         }
 
-        var pending = new Stack<string>();
-        pending.Push(path);
-        while (pending.Count > 0)
+        await foreach (var entry in ListRunTreeAsync(runId, path, recursive, cancellationToken).ConfigureAwait(false))
         {
-            var directory = pending.Pop();
-            var entries = new List<ArtifactFileInfo>();
-            string? token = null;
-            do
+            yield return entry;
+        }
+    }
+
+    /// <summary>Pre-order walk over <c>artifacts/list</c>: each directory is followed by its content.</summary>
+    private async IAsyncEnumerable<ArtifactFileInfo> ListRunTreeAsync(string runId, string directory, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var entries = new List<ArtifactFileInfo>();
+        string? token = null;
+        do
+        {
+            var listing = await _client.Store.ListArtifactsAsync(runId, directory.Length == 0 ? null : directory, token, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in listing.Files)
             {
-                var listing = await _client.Store.ListArtifactsAsync(runId, directory.Length == 0 ? null : directory, token, cancellationToken).ConfigureAwait(false);
-                foreach (var entry in listing.Files)
+                var entryPath = ArtifactPaths.ValidateFromServer(entry.Path, $"run {runId}");
+                if (entryPath == directory && !entry.IsDirectory)
                 {
-                    var entryPath = ArtifactPaths.ValidateFromServer(entry.Path, $"run {runId}");
-                    if (entryPath == directory && !entry.IsDirectory)
-                    {
-                        continue; // A file listed as itself: not a directory.
-                    }
-
-                    if (directory.Length > 0 && !entryPath.StartsWith(directory + "/", StringComparison.Ordinal))
-                    {
-                        throw UnsafeArtifactPathException.For(entryPath, $"The artifact listing of '{directory}' of run {runId} returned '{entryPath}', which is not inside it. Nothing was written for it.");
-                    }
-
-                    entries.Add(entry);
+                    continue; // A file listed as itself: not a directory.
                 }
 
-                token = listing.NextPageToken == token || listing.Files.Count == 0 ? null : listing.NextPageToken;
-            }
-            while (!string.IsNullOrEmpty(token));
-
-            entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
-            foreach (var entry in entries)
-            {
-                yield return entry;
-            }
-
-            if (recursive)
-            {
-                for (var i = entries.Count - 1; i >= 0; i--)
+                if ((directory.Length > 0 && !entryPath.StartsWith(directory + "/", StringComparison.Ordinal)) || entryPath == directory)
                 {
-                    if (entries[i].IsDirectory)
-                    {
-                        pending.Push(entries[i].Path);
-                    }
+                    throw UnsafeArtifactPathException.For(entryPath, $"The artifact listing of '{directory}' of run {runId} returned '{entryPath}', which is not inside it. Nothing was written for it.");
+                }
+
+                entries.Add(entry);
+            }
+
+            token = listing.NextPageToken == token || listing.Files.Count == 0 ? null : listing.NextPageToken;
+        }
+        while (!string.IsNullOrEmpty(token));
+
+        entries.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+        foreach (var entry in entries)
+        {
+            yield return entry;
+            if (recursive && entry.IsDirectory)
+            {
+                await foreach (var child in ListRunTreeAsync(runId, entry.Path, recursive, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return child;
                 }
             }
         }
     }
 
+    /// <summary>Pre-order walk of a repository: each directory is followed by its content.</summary>
     private static async IAsyncEnumerable<ArtifactFileInfo> ListRepositoryAsync(IArtifactRepository repository, string path, bool recursive, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var pending = new Stack<string>();
-        pending.Push(path);
-        while (pending.Count > 0)
+        var entries = await repository.ListAsync(path, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in entries)
         {
-            var directory = pending.Pop();
-            var entries = await repository.ListAsync(directory, cancellationToken).ConfigureAwait(false);
-            foreach (var entry in entries)
+            yield return entry;
+            if (recursive && entry.IsDirectory)
             {
-                yield return entry;
-            }
-
-            if (recursive)
-            {
-                for (var i = entries.Count - 1; i >= 0; i--)
+                if (entry.Path == path)
                 {
-                    if (entries[i].IsDirectory)
-                    {
-                        pending.Push(entries[i].Path);
-                    }
+                    throw UnsafeArtifactPathException.For(entry.Path, $"The artifact listing of '{path}' in {repository.Description} contains the directory itself; refusing to loop.");
+                }
+
+                await foreach (var child in ListRepositoryAsync(repository, entry.Path, recursive, cancellationToken).ConfigureAwait(false))
+                {
+                    yield return child;
                 }
             }
         }
