@@ -30,6 +30,7 @@ public class ArtifactsClient
         new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, disposeHandler: true)
     { Timeout = Timeout.InfiniteTimeSpan });
 
+    private const int MaxCachedArtifactUris = 10_000;
     private readonly MlflowClient _client;
     private readonly ConcurrentDictionary<string, string> _artifactUris = new(StringComparer.Ordinal);
     private HttpClient? _presignedHttpClient;
@@ -360,6 +361,11 @@ public class ArtifactsClient
         if (string.IsNullOrEmpty(uri))
         {
             throw new InvalidOperationException($"The run '{runId}' has no artifact_uri; its experiment has no artifact location.");
+        }
+
+        if (_artifactUris.Count >= MaxCachedArtifactUris)
+        {
+            _artifactUris.Clear(); // A run's artifact_uri never changes; the cap only bounds memory of long-lived clients.
         }
 
         return _artifactUris.GetOrAdd(runId, uri);
