@@ -47,7 +47,7 @@ public static class ArtifactStubs
     public const string RunId = "6481551c462e45029bceadec84fda830";
     public const string RunRoot = "1/" + RunId + "/artifacts";
     public const string RunArtifactUri = "mlflow-artifacts:/" + RunRoot;
-    public const string Api = "/api/2.0/mlflow-artifacts/artifacts";
+    public const string ProxyApi = "/api/2.0/mlflow-artifacts/artifacts";
 
     /// <summary>Answers runs/get for <paramref name="runId"/> with a run whose artifact_uri is <paramref name="artifactUri"/>.</summary>
     public static void StubRun(WireMockServer server, string runId = RunId, string artifactUri = RunArtifactUri) =>
@@ -67,10 +67,10 @@ public static class ArtifactStubs
     }
 
     public static void StubListing(WireMockServer server, string dir, string filesJson) =>
-        StubJson(server, "GET", Api, $$"""{"files":{{filesJson}}}""", 200, ("path", dir));
+        StubJson(server, "GET", ProxyApi, $$"""{"files":{{filesJson}}}""", 200, ("path", dir));
 
     public static void StubFile(WireMockServer server, string fullPath, byte[] content) =>
-        server.Given(Request.Create().WithPath(Api + "/" + fullPath).UsingGet())
+        server.Given(Request.Create().WithPath(ProxyApi + "/" + fullPath).UsingGet())
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/octet-stream").WithBody(content));
 }
 

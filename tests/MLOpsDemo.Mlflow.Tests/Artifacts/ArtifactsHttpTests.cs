@@ -35,7 +35,7 @@ public sealed class ArtifactsHttpTests
         var requests = server.LogEntries.Where(e => !e.RequestMessage.Path.EndsWith("/runs/get", StringComparison.Ordinal))
             .Select(e => $"{e.RequestMessage.Method} {e.RequestMessage.Path}").ToList();
         Assert.Equal(
-            [$"PUT {Api}/{RunRoot}/model/weights/w.bin", $"GET {Api}/{RunRoot}/model/weights/w.bin", $"DELETE {Api}/{RunRoot}/model/weights"],
+            [$"PUT {ProxyApi}/{RunRoot}/model/weights/w.bin", $"GET {ProxyApi}/{RunRoot}/model/weights/w.bin", $"DELETE {ProxyApi}/{RunRoot}/model/weights"],
             requests);
         Assert.Single(server.LogEntries, e => e.RequestMessage.Path.EndsWith("/runs/get", StringComparison.Ordinal)); // artifact_uri cached per run
         var put = server.LogEntries.Single(e => e.RequestMessage.Method == "PUT");
@@ -71,7 +71,7 @@ public sealed class ArtifactsHttpTests
         await client.Artifacts.LogTextAsync(RunId, "x", "a b/日本 #%.txt", Ct);
 
         var put = server.LogEntries.Single(e => e.RequestMessage.Method == "PUT");
-        Assert.Equal($"{Api}/{RunRoot}/a b/日本 #%.txt", Uri.UnescapeDataString(put.RequestMessage.AbsolutePath));
+        Assert.Equal($"{ProxyApi}/{RunRoot}/a b/日本 #%.txt", Uri.UnescapeDataString(put.RequestMessage.AbsolutePath));
     }
 
     [Fact]
@@ -152,7 +152,7 @@ public sealed class ArtifactsHttpTests
         using var client = TestClients.For(server);
         StubRun(server);
         StubListing(server, RunRoot, $$"""[{"path":"ok.txt","is_dir":false,"file_size":1},{"path":"{{hostile}}","is_dir":false,"file_size":1}]""");
-        server.Given(Request.Create().UsingGet().WithPath(new WireMock.Matchers.WildcardMatcher(Api + "/*"))).RespondWith(Response.Create().WithBody("z"));
+        server.Given(Request.Create().UsingGet().WithPath(new WireMock.Matchers.WildcardMatcher(ProxyApi + "/*"))).RespondWith(Response.Create().WithBody("z"));
         using var outer = new TempDir();
         var destination = outer.Combine("dest");
 
@@ -160,7 +160,7 @@ public sealed class ArtifactsHttpTests
 
         Assert.Equal(hostile.Replace("\\\\", "\\", StringComparison.Ordinal), ex.ArtifactPath);
         Assert.Empty(Directory.EnumerateFiles(outer.Path, "*", SearchOption.AllDirectories));
-        Assert.DoesNotContain(server.LogEntries, e => e.RequestMessage.Path.StartsWith(Api + "/", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.LogEntries, e => e.RequestMessage.Path.StartsWith(ProxyApi + "/", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -431,7 +431,7 @@ public sealed class ArtifactsHttpTests
         await client.Artifacts.LogJsonAsync(RunId, new JsonObject { ["lr"] = 0.1, ["layers"] = new JsonArray(1, 2) }, "config.json", Ct);
 
         var put = server.LogEntries.Single(e => e.RequestMessage.Method == "PUT");
-        Assert.Equal($"{Api}/{RunRoot}/config.json", put.RequestMessage.Path);
+        Assert.Equal($"{ProxyApi}/{RunRoot}/config.json", put.RequestMessage.Path);
         Assert.Equal("application/json", put.RequestMessage.Headers!["Content-Type"].Single());
         var body = Encoding.UTF8.GetString(put.RequestMessage.BodyAsBytes!);
         Assert.Contains("\n", body, StringComparison.Ordinal);

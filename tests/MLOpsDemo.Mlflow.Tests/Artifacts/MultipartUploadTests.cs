@@ -106,7 +106,7 @@ public sealed class MultipartUploadTests
 
         Assert.Single(tracking.Requests, r => r.Uri.AbsolutePath.Contains("/mpu/create/", StringComparison.Ordinal));
         var puts = tracking.Requests.Where(r => r.Method == HttpMethod.Put).ToList();
-        Assert.Equal([$"{Tracking}{Api}/{RunRoot}/a.bin", $"{Tracking}{Api}/{RunRoot}/b.bin"], puts.Select(p => p.Uri.AbsoluteUri));
+        Assert.Equal([$"{Tracking}{ProxyApi}/{RunRoot}/a.bin", $"{Tracking}{ProxyApi}/{RunRoot}/b.bin"], puts.Select(p => p.Uri.AbsoluteUri));
         Assert.Equal("0123456789AB", Encoding.ASCII.GetString(puts[0].Body!));
         Assert.True(puts[0].Request.Options.TryGetValue(MLOpsDemo.Mlflow.Http.MlflowCredentialHandler.ReplayableContentKey, out var replayable) && replayable);
         Assert.Empty(storage.Requests);
