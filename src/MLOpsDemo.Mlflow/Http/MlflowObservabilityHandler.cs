@@ -49,11 +49,12 @@ public sealed partial class MlflowObservabilityHandler : DelegatingHandler
             return;
         }
 
-        state.Attempt = args.Attempt;
+        // Count attempts here: the number of the attempt about to be made is one more than the retries seen so far.
+        var attempt = ++state.Attempt;
         MlflowInstruments.Retries.Add(1, new KeyValuePair<string, object?>("http.request.method", state.Method), new KeyValuePair<string, object?>("server.address", state.Host));
         state.Activity?.AddEvent(new ActivityEvent("retry", tags: new ActivityTagsCollection
         {
-            ["mlflow.retry.attempt"] = args.Attempt,
+            ["mlflow.retry.attempt"] = attempt,
             ["mlflow.retry.delay_ms"] = (long)args.Delay.TotalMilliseconds,
             ["http.response.status_code"] = args.StatusCode,
             ["error.type"] = args.Exception?.GetType().FullName,
@@ -61,7 +62,7 @@ public sealed partial class MlflowObservabilityHandler : DelegatingHandler
         if (state.Logger.IsEnabled(LogLevel.Information))
         {
             var exceptionType = args.Exception is null ? null : args.Exception.GetType().Name;
-            LogRetry(state.Logger, state.Method, state.Path, args.Attempt, (long)args.Delay.TotalMilliseconds, args.StatusCode, exceptionType);
+            LogRetry(state.Logger, state.Method, state.Path, attempt, (long)args.Delay.TotalMilliseconds, args.StatusCode, exceptionType);
         }
     }
 
