@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Amazon.Runtime;
@@ -67,11 +66,18 @@ internal static class SigV4Signer
         }
 
         var canonicalRequest = CanonicalRequest(request.Method.Method, uri.AbsolutePath, canonicalQuery, headers, payloadHash);
-        var signedHeaders = string.Join(";", headers.Keys);
+        var result = Authorize(canonicalRequest, string.Join(";", headers.Keys), credentials, region, service, now);
+        request.Headers.Remove("Authorization");
+        request.Headers.TryAddWithoutValidation("Authorization", result.Authorization);
+        return result;
+    }
+
+    /// <summary>Signs a canonical request with the SDK's <see cref="AWS4Signer"/> (key derivation and HMAC).</summary>
+    public static SigV4Result Authorize(string canonicalRequest, string signedHeaders, ImmutableCredentials credentials, string region, string service, DateTimeOffset now)
+    {
+        var amzDate = now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var result = AWS4Signer.ComputeSignature(credentials.AccessKey, credentials.SecretKey, region, now.UtcDateTime, service, signedHeaders, canonicalRequest);
-        var authorization = result.ForAuthorizationHeader;
-        request.Headers.Authorization = AuthenticationHeaderValue.Parse(authorization);
-        return new SigV4Result(canonicalRequest, StringToSign(amzDate, region, service, canonicalRequest), authorization);
+        return new SigV4Result(canonicalRequest, StringToSign(amzDate, region, service, canonicalRequest), result.ForAuthorizationHeader);
     }
 
     /// <summary>The canonical request: method, canonical URI, canonical query, canonical headers, signed headers, payload hash.</summary>
