@@ -17,10 +17,12 @@ public class PublicApiTests
     {
         var name = assembly.GetName().Name!;
         var actual = Describe(assembly);
-        var approvedPath = Path.Combine(FindSourceDirectory(), name + ".api.txt");
-        var received = Path.Combine(Path.GetTempPath(), name + ".api.received.txt");
+        // The listings are copied next to the test binaries (see the csproj); CallerFilePath is not usable because
+        // deterministic CI builds map source paths to /_/.
+        var approvedPath = Path.Combine(AppContext.BaseDirectory, "Api", name + ".api.txt");
+        var received = Path.Combine(AppContext.BaseDirectory, name + ".api.received.txt");
         File.WriteAllText(received, actual);
-        Assert.True(File.Exists(approvedPath), $"No approved API listing at {approvedPath}. Review and copy {received} there.");
+        Assert.True(File.Exists(approvedPath), $"No approved API listing for {name}. Review {received} and copy it to tests/MLOpsDemo.Mlflow.Tests/Api/{name}.api.txt.");
         var approved = File.ReadAllText(approvedPath).ReplaceLineEndings("\n");
         if (approved != actual)
         {
@@ -28,7 +30,7 @@ public class PublicApiTests
             var actualLines = actual.Split('\n').ToHashSet(StringComparer.Ordinal);
             var added = actualLines.Except(expectedLines).Take(20);
             var removed = expectedLines.Except(actualLines).Take(20);
-            Assert.Fail($"The public API of {name} changed. If intended, copy {received} to {approvedPath}.\nAdded:\n  {string.Join("\n  ", added)}\nRemoved:\n  {string.Join("\n  ", removed)}");
+            Assert.Fail($"The public API of {name} changed. If intended, copy {received} to tests/MLOpsDemo.Mlflow.Tests/Api/{name}.api.txt.\nAdded:\n  {string.Join("\n  ", added)}\nRemoved:\n  {string.Join("\n  ", removed)}");
         }
     }
 
@@ -121,7 +123,4 @@ public class PublicApiTests
 
         return name;
     }
-
-    private static string FindSourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
-        Path.GetDirectoryName(path)!;
 }
