@@ -11,11 +11,11 @@ public sealed record LoggedModel
 {
     /// <summary>Identity, location, status and tags.</summary>
     [JsonPropertyName("info")]
-    public LoggedModelInfo Info { get; init; } = new();
+    public LoggedModelInfo Info { get; init => field = value ?? new(); } = new();
 
     /// <summary>Params and metrics.</summary>
     [JsonPropertyName("data")]
-    public LoggedModelData Data { get; init; } = new();
+    public LoggedModelData Data { get; init => field = value ?? new(); } = new();
 
     /// <summary>The model's URI, <c>models:/&lt;model_id&gt;</c>.</summary>
     [JsonIgnore]
@@ -27,15 +27,15 @@ public sealed record LoggedModelInfo
 {
     /// <summary>The id, <c>m-</c> followed by 32 hex characters.</summary>
     [JsonPropertyName("model_id")]
-    public string ModelId { get; init; } = "";
+    public string ModelId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The experiment it belongs to.</summary>
     [JsonPropertyName("experiment_id")]
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get; init => field = value ?? ""; } = "";
 
     /// <summary>The name (e.g. <c>model</c>).</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     [JsonPropertyName("creation_timestamp_ms")]
@@ -73,11 +73,11 @@ public sealed record LoggedModelInfo
     /// <summary>Tags by key.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? EmptyTags.Instance; } = EmptyTags.Instance;
 
     /// <summary>Registered model versions made from it.</summary>
     [JsonPropertyName("registrations")]
-    public IReadOnlyList<LoggedModelRegistration> Registrations { get; init; } = [];
+    public IReadOnlyList<LoggedModelRegistration> Registrations { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>A registered model version made from a logged model.</summary>
@@ -85,11 +85,11 @@ public sealed record LoggedModelRegistration
 {
     /// <summary>The registered model name.</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>The version.</summary>
     [JsonPropertyName("version")]
-    public string Version { get; init; } = "";
+    public string Version { get; init => field = value ?? ""; } = "";
 }
 
 /// <summary>The params and metrics of a logged model.</summary>
@@ -98,11 +98,11 @@ public sealed record LoggedModelData
     /// <summary>Params by key.</summary>
     [JsonPropertyName("params")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Params { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Params { get; init => field = value ?? EmptyTags.Instance; } = EmptyTags.Instance;
 
     /// <summary>Metrics linked to the model (each with <see cref="Metric.ModelId"/> and <see cref="Metric.RunId"/>).</summary>
     [JsonPropertyName("metrics")]
-    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+    public IReadOnlyList<Metric> Metrics { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>The status of a logged model.</summary>
@@ -156,7 +156,7 @@ public sealed record LoggedModelOrderBy(string FieldName, bool Ascending = true)
 public sealed record SearchLoggedModelsOptions
 {
     /// <summary>The experiments to search (at least one).</summary>
-    public IReadOnlyList<string> ExperimentIds { get; init; } = [];
+    public IReadOnlyList<string> ExperimentIds { get; init => field = value ?? []; } = [];
 
     /// <summary>A filter, e.g. <c>name = 'model' AND metrics.accuracy &gt; 0.9</c>.</summary>
     public string? Filter { get; init; }

@@ -122,6 +122,26 @@ public class LoggedModelsClient
         return Store.DeleteLoggedModelTagAsync(modelId, key, cancellationToken);
     }
 
+    /// <summary>Logs a metric point of a run and links it to a logged model (it then appears in the model's <see cref="LoggedModelData.Metrics"/>).</summary>
+    /// <param name="modelId">The logged model id.</param>
+    /// <param name="runId">The run the metric belongs to.</param>
+    /// <param name="key">The metric key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="step">The step; <see langword="null"/> leaves it out (the server stores 0).</param>
+    /// <param name="timestamp">The time; <see langword="null"/> means now.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the point is stored.</returns>
+    public virtual Task LogMetricAsync(string modelId, string runId, string key, double value, long? step = null, DateTimeOffset? timestamp = null, CancellationToken cancellationToken = default)
+    {
+        RegistryValidation.ValidateModelId(modelId, nameof(modelId));
+        MlflowValidation.ValidateRunId(runId, nameof(runId));
+        MlflowValidation.ValidateKey(key, "metric", nameof(key));
+        var ms = (timestamp ?? _client.Options.TimeProvider.GetUtcNow()).ToUnixTimeMilliseconds();
+        MlflowValidation.ValidateTimestamp(ms, nameof(timestamp));
+        _client.ThrowIfDisposed();
+        return _client.Store.LogMetricAsync(runId, key, value, ms, step, modelId, cancellationToken);
+    }
+
     /// <summary>Searches logged models, fetching pages lazily as the sequence is enumerated.</summary>
     /// <param name="options">Experiments, filter, order and page size.</param>
     /// <param name="cancellationToken">Cancels the enumeration.</param>

@@ -11,7 +11,7 @@ public sealed record RegisteredModel
 {
     /// <summary>The unique name.</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>Creation time in milliseconds since the Unix epoch.</summary>
     [JsonPropertyName("creation_timestamp")]
@@ -31,16 +31,16 @@ public sealed record RegisteredModel
 
     /// <summary>The newest version per stage (stages without a version are absent).</summary>
     [JsonPropertyName("latest_versions")]
-    public IReadOnlyList<ModelVersion> LatestVersions { get; init; } = [];
+    public IReadOnlyList<ModelVersion> LatestVersions { get; init => field = value ?? []; } = [];
 
     /// <summary>Tags by key.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? EmptyTags.Instance; } = EmptyTags.Instance;
 
     /// <summary>The aliases of the model's versions.</summary>
     [JsonPropertyName("aliases")]
-    public IReadOnlyList<RegisteredModelAlias> Aliases { get; init; } = [];
+    public IReadOnlyList<RegisteredModelAlias> Aliases { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>An alias (e.g. <c>champion</c>) pointing at a version of a registered model.</summary>
@@ -48,11 +48,11 @@ public sealed record RegisteredModelAlias
 {
     /// <summary>The alias name.</summary>
     [JsonPropertyName("alias")]
-    public string Alias { get; init; } = "";
+    public string Alias { get; init => field = value ?? ""; } = "";
 
     /// <summary>The version it points at, e.g. <c>"3"</c>.</summary>
     [JsonPropertyName("version")]
-    public string Version { get; init; } = "";
+    public string Version { get; init => field = value ?? ""; } = "";
 }
 
 /// <summary>A version of a registered model.</summary>
@@ -60,11 +60,11 @@ public sealed record ModelVersion
 {
     /// <summary>The registered model's name.</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get; init => field = value ?? ""; } = "";
 
     /// <summary>The version number as MLflow sends it: a decimal string such as <c>"1"</c>.</summary>
     [JsonPropertyName("version")]
-    public string Version { get; init; } = "";
+    public string Version { get; init => field = value ?? ""; } = "";
 
     /// <summary><see cref="Version"/> as a number (0 when it is not a number).</summary>
     [JsonIgnore]
@@ -84,7 +84,7 @@ public sealed record ModelVersion
 
     /// <summary>The (deprecated) stage: <c>None</c>, <c>Staging</c>, <c>Production</c> or <c>Archived</c>; see <see cref="ModelVersionStage"/>.</summary>
     [JsonPropertyName("current_stage")]
-    public string CurrentStage { get; init; } = ModelVersionStage.None;
+    public string CurrentStage { get; init => field = value ?? ModelVersionStage.None; } = ModelVersionStage.None;
 
     /// <summary>The description, if any.</summary>
     [JsonPropertyName("description")]
@@ -109,7 +109,7 @@ public sealed record ModelVersion
     /// <summary>Tags by key.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? EmptyTags.Instance; } = EmptyTags.Instance;
 
     /// <summary>A link to the run (often empty).</summary>
     [JsonPropertyName("run_link")]
@@ -117,7 +117,7 @@ public sealed record ModelVersion
 
     /// <summary>The aliases that point at this version.</summary>
     [JsonPropertyName("aliases")]
-    public IReadOnlyList<string> Aliases { get; init; } = [];
+    public IReadOnlyList<string> Aliases { get; init => field = value ?? []; } = [];
 
     /// <summary>The MLflow 3 logged model behind this version (<c>m-…</c>), when the server reports it.</summary>
     [JsonPropertyName("model_id")]
