@@ -77,6 +77,13 @@ public sealed class MlflowResilienceHandler : DelegatingHandler
                 },
                 context,
                 (Handler: this, Request: request)).ConfigureAwait(false);
+            if (outcome.Exception is TimeoutRejectedException timeout)
+            {
+                throw new TimeoutException(
+                    $"The MLflow request {request.Method} {request.RequestUri?.AbsolutePath} did not complete within {timeout.Timeout.TotalSeconds:0.###} s per attempt (MlflowClientOptions.Timeout, MLFLOW_HTTP_REQUEST_TIMEOUT).",
+                    timeout);
+            }
+
             outcome.ThrowIfException();
             return outcome.Result!;
         }

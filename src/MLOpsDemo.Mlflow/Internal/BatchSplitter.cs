@@ -1,4 +1,4 @@
-using System.Text;
+using System.Text.Json;
 
 namespace MLOpsDemo.Mlflow.Internal;
 
@@ -12,10 +12,10 @@ internal sealed record LogBatchChunk(IReadOnlyList<Metric> Metrics, IReadOnlyLis
 /// </summary>
 internal static class BatchSplitter
 {
-    // A conservative estimate of a metric's JSON size besides its key: value, timestamp, step and punctuation.
-    private const int MetricOverhead = 96;
+    // An upper bound of a metric's JSON size besides its strings: value, timestamp, step, names and punctuation.
+    private const int MetricOverhead = 160;
     private const int PairOverhead = 32;
-    private const int RequestOverhead = 256;
+    private const int RequestOverhead = 512;
 
     public static List<LogBatchChunk> Split(IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValuePair<string, string>> parameters, IReadOnlyList<KeyValuePair<string, string>> tags)
     {
@@ -49,8 +49,8 @@ internal static class BatchSplitter
         while (index < source.Count && result.Count < max)
         {
             var item = source[index];
-            var itemSize = Encoding.UTF8.GetByteCount(item.Key) + Encoding.UTF8.GetByteCount(item.Value ?? "") * 2 + PairOverhead;
-            if (result.Count > 0 && size + itemSize > MlflowValidation.MaxBatchBytes)
+            var itemSize = EncodedLength(item.Key) + EncodedLength(item.Value) + PairOverhead;
+            if (size > RequestOverhead && size + itemSize > MlflowValidation.MaxBatchBytes)
             {
                 break;
             }
@@ -68,8 +68,9 @@ internal static class BatchSplitter
         var result = new List<Metric>(Math.Max(0, Math.Min(max, source.Count - index)));
         while (index < source.Count && result.Count < max)
         {
-            var itemSize = Encoding.UTF8.GetByteCount(source[index].Key) + MetricOverhead;
-            if (size + itemSize > MlflowValidation.MaxBatchBytes)
+            var metric = source[index];
+            var itemSize = EncodedLength(metric.Key) + EncodedLength(metric.ModelId) + EncodedLength(metric.DatasetName) + EncodedLength(metric.DatasetDigest) + MetricOverhead;
+            if (size > RequestOverhead && size + itemSize > MlflowValidation.MaxBatchBytes)
             {
                 break;
             }
@@ -81,4 +82,8 @@ internal static class BatchSplitter
 
         return result;
     }
+
+    /// <summary>The exact size of a string in the request body, escapes included (the serializer's default encoder escapes non-ASCII as \uXXXX).</summary>
+    internal static int EncodedLength(string? value) =>
+        string.IsNullOrEmpty(value) ? 0 : JsonEncodedText.Encode(value).EncodedUtf8Bytes.Length;
 }

@@ -8,11 +8,11 @@ public sealed record Experiment
 {
     /// <summary>The experiment id: an opaque string ("0", "1"… on SQL servers, GUIDs on Azure ML).</summary>
     [JsonPropertyName("experiment_id")]
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get => field ?? ""; init => field = value; }
 
     /// <summary>The unique experiment name.</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get => field ?? ""; init => field = value; }
 
     /// <summary>Where the runs of this experiment store artifacts by default.</summary>
     [JsonPropertyName("artifact_location")]
@@ -20,7 +20,7 @@ public sealed record Experiment
 
     /// <summary><c>active</c> or <c>deleted</c>; see <see cref="LifecycleStage"/>.</summary>
     [JsonPropertyName("lifecycle_stage")]
-    public string LifecycleStage { get; init; } = Mlflow.LifecycleStage.Active;
+    public string LifecycleStage { get => field ?? Mlflow.LifecycleStage.Active; init => field = value; }
 
     /// <summary>Last update time in milliseconds since the Unix epoch, when the server reports it.</summary>
     [JsonPropertyName("last_update_time")]
@@ -33,7 +33,7 @@ public sealed record Experiment
     /// <summary>The experiment's tags.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get => field ?? EmptyTags.Instance; init => field = value; }
 }
 
 /// <summary>An MLflow run: its info, logged data, inputs and (MLflow 3) outputs.</summary>
@@ -41,19 +41,19 @@ public sealed record Run
 {
     /// <summary>Metadata of the run.</summary>
     [JsonPropertyName("info")]
-    public RunInfo Info { get; init; } = new();
+    public RunInfo Info { get => field ?? new(); init => field = value; }
 
     /// <summary>Metrics (latest value per key), params and tags.</summary>
     [JsonPropertyName("data")]
-    public RunData Data { get; init; } = new();
+    public RunData Data { get => field ?? new(); init => field = value; }
 
     /// <summary>Dataset (and MLflow 3 model) inputs.</summary>
     [JsonPropertyName("inputs")]
-    public RunInputs Inputs { get; init; } = new();
+    public RunInputs Inputs { get => field ?? new(); init => field = value; }
 
     /// <summary>Model outputs (MLflow 3 only; empty on 2.x servers).</summary>
     [JsonPropertyName("outputs")]
-    public RunOutputs Outputs { get; init; } = new();
+    public RunOutputs Outputs { get => field ?? new(); init => field = value; }
 }
 
 /// <summary>Metadata of a run.</summary>
@@ -61,7 +61,7 @@ public sealed record RunInfo
 {
     /// <summary>The run id (32 lower-case hex characters on SQL servers).</summary>
     [JsonPropertyName("run_id")]
-    public string RunId { get; init; } = "";
+    public string RunId { get => field ?? ""; init => field = value; }
 
     /// <summary>The run name (kept in sync with the <c>mlflow.runName</c> tag).</summary>
     [JsonPropertyName("run_name")]
@@ -69,7 +69,7 @@ public sealed record RunInfo
 
     /// <summary>The experiment the run belongs to.</summary>
     [JsonPropertyName("experiment_id")]
-    public string ExperimentId { get; init; } = "";
+    public string ExperimentId { get => field ?? ""; init => field = value; }
 
     /// <summary>The user recorded by the server (deprecated in MLflow; prefer the <c>mlflow.user</c> tag).</summary>
     [JsonPropertyName("user_id")]
@@ -94,7 +94,7 @@ public sealed record RunInfo
 
     /// <summary><c>active</c> or <c>deleted</c>; see <see cref="LifecycleStage"/>.</summary>
     [JsonPropertyName("lifecycle_stage")]
-    public string LifecycleStage { get; init; } = Mlflow.LifecycleStage.Active;
+    public string LifecycleStage { get => field ?? Mlflow.LifecycleStage.Active; init => field = value; }
 }
 
 /// <summary>The data logged to a run.</summary>
@@ -102,17 +102,17 @@ public sealed record RunData
 {
     /// <summary>The latest value of each metric key (the entry with the highest step wins).</summary>
     [JsonPropertyName("metrics")]
-    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+    public IReadOnlyList<Metric> Metrics { get => field ?? []; init => field = value; }
 
     /// <summary>Parameters by key.</summary>
     [JsonPropertyName("params")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Params { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Params { get => field ?? EmptyTags.Instance; init => field = value; }
 
     /// <summary>Tags by key, including system tags such as <c>mlflow.runName</c>.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get => field ?? EmptyTags.Instance; init => field = value; }
 }
 
 /// <summary>One metric data point.</summary>
@@ -138,7 +138,7 @@ public sealed record Metric
 
     /// <summary>The metric key.</summary>
     [JsonPropertyName("key")]
-    public string Key { get; init; } = "";
+    public string Key { get => field ?? ""; init => field = value; }
 
     /// <summary>The value. NaN and ±Infinity travel as the JSON strings "NaN", "Infinity", "-Infinity".</summary>
     [JsonPropertyName("value")]
@@ -174,11 +174,11 @@ public sealed record RunInputs
 {
     /// <summary>Datasets used by the run.</summary>
     [JsonPropertyName("dataset_inputs")]
-    public IReadOnlyList<DatasetInput> DatasetInputs { get; init; } = [];
+    public IReadOnlyList<DatasetInput> DatasetInputs { get => field ?? []; init => field = value; }
 
     /// <summary>Logged models used as inputs (MLflow 3).</summary>
     [JsonPropertyName("model_inputs")]
-    public IReadOnlyList<ModelInput> ModelInputs { get; init; } = [];
+    public IReadOnlyList<ModelInput> ModelInputs { get => field ?? []; init => field = value; }
 }
 
 /// <summary>Outputs of a run (MLflow 3).</summary>
@@ -186,7 +186,7 @@ public sealed record RunOutputs
 {
     /// <summary>Logged models produced by the run.</summary>
     [JsonPropertyName("model_outputs")]
-    public IReadOnlyList<ModelOutput> ModelOutputs { get; init; } = [];
+    public IReadOnlyList<ModelOutput> ModelOutputs { get => field ?? []; init => field = value; }
 }
 
 /// <summary>A logged model used as a run input (MLflow 3).</summary>
@@ -194,7 +194,7 @@ public sealed record ModelInput
 {
     /// <summary>The logged model id (<c>m-…</c>).</summary>
     [JsonPropertyName("model_id")]
-    public string ModelId { get; init; } = "";
+    public string ModelId { get => field ?? ""; init => field = value; }
 }
 
 /// <summary>A logged model produced by a run at a step (MLflow 3).</summary>
@@ -202,7 +202,7 @@ public sealed record ModelOutput
 {
     /// <summary>The logged model id (<c>m-…</c>).</summary>
     [JsonPropertyName("model_id")]
-    public string ModelId { get; init; } = "";
+    public string ModelId { get => field ?? ""; init => field = value; }
 
     /// <summary>The step at which the model was produced.</summary>
     [JsonPropertyName("step")]
@@ -215,11 +215,11 @@ public sealed record DatasetInput
     /// <summary>Input tags, e.g. <c>mlflow.data.context</c> = <c>training</c>.</summary>
     [JsonPropertyName("tags")]
     [JsonConverter(typeof(KeyValueListConverter))]
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = EmptyTags.Instance;
+    public IReadOnlyDictionary<string, string> Tags { get => field ?? EmptyTags.Instance; init => field = value; }
 
     /// <summary>The dataset.</summary>
     [JsonPropertyName("dataset")]
-    public Dataset Dataset { get; init; } = new();
+    public Dataset Dataset { get => field ?? new(); init => field = value; }
 }
 
 /// <summary>A dataset description as MLflow records it.</summary>
@@ -227,19 +227,19 @@ public sealed record Dataset
 {
     /// <summary>Name (≤ 500 characters).</summary>
     [JsonPropertyName("name")]
-    public string Name { get; init; } = "";
+    public string Name { get => field ?? ""; init => field = value; }
 
     /// <summary>Digest identifying the content (≤ 36 characters).</summary>
     [JsonPropertyName("digest")]
-    public string Digest { get; init; } = "";
+    public string Digest { get => field ?? ""; init => field = value; }
 
     /// <summary>Source type, e.g. <c>local</c>, <c>http</c>, <c>s3</c>.</summary>
     [JsonPropertyName("source_type")]
-    public string SourceType { get; init; } = "";
+    public string SourceType { get => field ?? ""; init => field = value; }
 
     /// <summary>Source description, usually a JSON string such as <c>{"uri": "file:///data.csv"}</c>.</summary>
     [JsonPropertyName("source")]
-    public string Source { get; init; } = "";
+    public string Source { get => field ?? ""; init => field = value; }
 
     /// <summary>Optional schema as a JSON string.</summary>
     [JsonPropertyName("schema")]
@@ -255,7 +255,7 @@ public sealed record ArtifactFileInfo
 {
     /// <summary>The path, relative to the listed root (run-relative for run listings).</summary>
     [JsonPropertyName("path")]
-    public string Path { get; init; } = "";
+    public string Path { get => field ?? ""; init => field = value; }
 
     /// <summary>Whether the entry is a directory.</summary>
     [JsonPropertyName("is_dir")]

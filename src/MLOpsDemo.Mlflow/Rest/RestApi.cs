@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using MLOpsDemo.Mlflow.Serialization;
 using Refit;
@@ -49,6 +50,13 @@ internal static class RestApi
         catch (ApiException ex)
         {
             throw MlflowErrors.FromResponse(ex.StatusCode, ex.Content, ex);
+        }
+        catch (ApiRequestException ex) when (ex.InnerException is { } transport)
+        {
+            // Refit wraps transport failures (no response); surface the original HttpRequestException,
+            // TimeoutException or OperationCanceledException so callers and the create dedupe logic see what happened.
+            ExceptionDispatchInfo.Capture(transport).Throw();
+            throw;
         }
         catch (JsonException ex)
         {

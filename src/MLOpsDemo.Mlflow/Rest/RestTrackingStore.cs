@@ -129,16 +129,27 @@ internal sealed class RestTrackingStore : ITrackingStore
 
     private async Task<Run?> FindCreatedRunAsync(CreateRunRequest request, CancellationToken cancellationToken)
     {
-        var filter = string.Create(CultureInfo.InvariantCulture, $"attributes.run_name = '{request.RunName!.Replace("'", "\\'", StringComparison.Ordinal)}' and attributes.start_time = {request.StartTime}");
+        var filter = BuildCreatedRunFilter(request.RunName!, request.StartTime);
         try
         {
-            var page = await SearchRunsAsync(new RunQuery([request.ExperimentId], filter, null, ViewType.All), 10, null, cancellationToken).ConfigureAwait(false);
-            return page.Items.FirstOrDefault(r => r.Info.RunName == request.RunName && r.Info.StartTime == request.StartTime);
+            var page = await SearchRunsAsync(new RunQuery([request.ExperimentId], filter, null, ViewType.All), 100, null, cancellationToken).ConfigureAwait(false);
+            return page.Items.FirstOrDefault(r => r.Info.RunName == request.RunName && r.Info.StartTime == request.StartTime && (request.UserId is null || r.Info.UserId is null || r.Info.UserId == request.UserId));
         }
         catch (Exception ex) when (IsAmbiguous(ex, cancellationToken))
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The search filter that finds a run created by a lost <c>runs/create</c>: same start time and (when the name can be
+    /// quoted) the same name. MLflow's filter grammar has no escapes, so a name with both quote kinds is compared client-side only.
+    /// </summary>
+    internal static string BuildCreatedRunFilter(string runName, long startTime)
+    {
+        var time = string.Create(CultureInfo.InvariantCulture, $"attributes.start_time = {startTime}");
+        var quote = !runName.Contains('\'', StringComparison.Ordinal) ? "'" : !runName.Contains('"', StringComparison.Ordinal) ? "\"" : null;
+        return quote is null ? time : $"attributes.run_name = {quote}{runName}{quote} and {time}";
     }
 
     public Task<Run> GetRunAsync(string runId, CancellationToken cancellationToken) =>
@@ -226,10 +237,13 @@ internal sealed class RestTrackingStore : ITrackingStore
         OperationCanceledException when cancellationToken.IsCancellationRequested => false,
         MlflowException m when m.InnerException is Refit.ApiException => (int)m.StatusCode is 408 or 500 or 502 or 504,
         MlflowException => false,
+
+        // A refused connection never reached the server and was already retried by the resilience handler.
+        HttpRequestException { InnerException: System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused } } => false,
         HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException or TaskCanceledException => true,
         _ => false,
     };
 
     private Task DelayAsync(int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(MlflowResilienceHandler.ComputeDelay(_options, attempt + 1, null), _options.TimeProvider, cancellationToken);
+        Task.Delay(MlflowResilienceHandler.ComputeDelay(_options, attempt, null), _options.TimeProvider, cancellationToken);
 }

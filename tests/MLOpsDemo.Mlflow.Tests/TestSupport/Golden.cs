@@ -224,12 +224,17 @@ public sealed class GoldenExchange
             dir = dir.Parent;
         }
 
-        if (dir?.Parent is null)
+        // The recordings live in shared/ beside the repository (CI: a copy beside the clone); look upwards from it.
+        for (var candidate = dir?.Parent; candidate is not null; candidate = candidate.Parent)
         {
-            throw new InvalidOperationException("Could not find MLOpsDemo.sln above the test binaries; set MLFLOW_GOLDEN_DIR to the mlflow-golden folder.");
+            var golden = System.IO.Path.Combine(candidate.FullName, "shared", "mlflow-golden");
+            if (System.IO.Directory.Exists(golden))
+            {
+                return golden;
+            }
         }
 
-        return System.IO.Path.Combine(dir.Parent.FullName, "shared", "mlflow-golden");
+        throw new InvalidOperationException("Could not find shared/mlflow-golden beside the repository; set MLFLOW_GOLDEN_DIR to the mlflow-golden folder.");
     }
 
     public override string ToString() => $"{Version}/{File}";
