@@ -82,7 +82,7 @@ public partial class ModelRegistryClient
         if (!string.IsNullOrEmpty(version.RunId))
         {
             var run = await _client.Runs.GetAsync(version.RunId, cancellationToken).ConfigureAwait(false);
-            return RunParts.Metrics(run).FirstOrDefault(m => m.Key == metric)?.Value;
+            return run.Data.Metrics.FirstOrDefault(m => m.Key == metric)?.Value;
         }
 
         var modelId = version.ModelId ?? LoggedModelIdFromSource(version.Source);

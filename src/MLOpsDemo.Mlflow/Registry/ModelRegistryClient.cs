@@ -465,7 +465,7 @@ public partial class ModelRegistryClient
     {
         var run = await _client.Runs.GetAsync(parsed.RunId!, cancellationToken).ConfigureAwait(false);
         var root = run.Info.ArtifactUri ?? throw new MlflowException($"Run '{parsed.RunId}' has no artifact URI.");
-        if (parsed.SubPath is not null && RunParts.ModelOutputs(run).Count > 0)
+        if (parsed.SubPath is not null && run.Outputs.ModelOutputs.Count > 0)
         {
             // MLflow 3: runs:/<run>/<name> also means the run's logged model called <name>, whose files live apart from the run's.
             var slash = parsed.SubPath.IndexOf('/', StringComparison.Ordinal);

@@ -305,8 +305,8 @@ public class RegistryContractTests
                     }
                     else
                     {
-                        // 2.22 runs have no "outputs" member (the core model then leaves Outputs null).
-                        Assert.Empty(run.Outputs?.ModelOutputs ?? []);
+                        // 2.22 runs have no "outputs" member.
+                        Assert.Empty(run.Outputs.ModelOutputs);
                     }
 
                     break;

@@ -44,13 +44,13 @@ public sealed class ModelsClientTests : IDisposable
 
     private void StubMlflow3(bool uploadFails = false)
     {
-        Json(_server, "GET", Api + "/runs/get", Run("r1", parameters: """{"key": "lr", "value": "0.01"}"""), query: [("run_id", "r1")]);
-        Json(_server, "POST", Api + "/logged-models", "{\"model\": " + LoggedModelJson("LOGGED_MODEL_PENDING") + "}");
-        Json(_server, "POST", Api + "/runs/outputs", "{}");
-        Json(_server, "PATCH", Api + "/logged-models/" + ModelId, "{\"model\": " + LoggedModelJson(uploadFails ? "LOGGED_MODEL_UPLOAD_FAILED" : "LOGGED_MODEL_READY") + "}");
-        Json(_server, "POST", Api + "/registered-models/create", """{"registered_model": {"name": "iris"}}""");
-        Json(_server, "POST", Api + "/model-versions/create", $$"""{"model_version": {{Version("iris", "1", "r1", source: "models:/" + ModelId)}}}""");
-        Json(_server, "PATCH", Api + "/logged-models/" + ModelId + "/tags", "{}");
+        Json(_server, "GET", MlflowApi + "/runs/get", Run("r1", parameters: """{"key": "lr", "value": "0.01"}"""), query: [("run_id", "r1")]);
+        Json(_server, "POST", MlflowApi + "/logged-models", "{\"model\": " + LoggedModelJson("LOGGED_MODEL_PENDING") + "}");
+        Json(_server, "POST", MlflowApi + "/runs/outputs", "{}");
+        Json(_server, "PATCH", MlflowApi + "/logged-models/" + ModelId, "{\"model\": " + LoggedModelJson(uploadFails ? "LOGGED_MODEL_UPLOAD_FAILED" : "LOGGED_MODEL_READY") + "}");
+        Json(_server, "POST", MlflowApi + "/registered-models/create", """{"registered_model": {"name": "iris"}}""");
+        Json(_server, "POST", MlflowApi + "/model-versions/create", $$"""{"model_version": {{Version("iris", "1", "r1", source: "models:/" + ModelId)}}}""");
+        Json(_server, "PATCH", MlflowApi + "/logged-models/" + ModelId + "/tags", "{}");
     }
 
     private static string LoggedModelJson(string status) =>
@@ -58,14 +58,14 @@ public sealed class ModelsClientTests : IDisposable
 
     private void StubMlflow2()
     {
-        Json(_server, "GET", Api + "/runs/get", Run("r1"), query: [("run_id", "r1")]);
-        Html404(_server, "POST", Api + "/logged-models");
-        Json(_server, "POST", Api + "/runs/log-model", "{}");
-        Json(_server, "POST", Api + "/registered-models/create", """{"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Registered Model (name=iris) already exists."}""", 400);
-        Json(_server, "POST", Api + "/model-versions/create", $$"""{"model_version": {{Version("iris", "4", "r1")}}}""");
+        Json(_server, "GET", MlflowApi + "/runs/get", Run("r1"), query: [("run_id", "r1")]);
+        Html404(_server, "POST", MlflowApi + "/logged-models");
+        Json(_server, "POST", MlflowApi + "/runs/log-model", "{}");
+        Json(_server, "POST", MlflowApi + "/registered-models/create", """{"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Registered Model (name=iris) already exists."}""", 400);
+        Json(_server, "POST", MlflowApi + "/model-versions/create", $$"""{"model_version": {{Version("iris", "4", "r1")}}}""");
     }
 
-    private IEnumerable<string> Requests() => _server.LogEntries.Select(e => $"{e.RequestMessage.Method} {e.RequestMessage.Path[Api.Length..]}");
+    private IEnumerable<string> Requests() => _server.LogEntries.Select(e => $"{e.RequestMessage.Method} {e.RequestMessage.Path[MlflowApi.Length..]}");
 
     [Fact]
     public async Task On_mlflow_3_logs_a_logged_model_uploads_finalizes_links_and_registers()
@@ -195,8 +195,8 @@ public sealed class ModelsClientTests : IDisposable
         var source = Path.Combine(_work, "source");
         await client.Models.SaveModelAsync(source, OnnxOptions(), Ct);
         _artifacts.DownloadSource = source;
-        Json(_server, "GET", Api + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "3", "r1", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
-        Json(_server, "GET", Api + "/model-versions/get-download-uri", """{"artifact_uri": "mlflow-artifacts:/1/r1/artifacts/model"}""", query: [("name", "iris"), ("version", "3")]);
+        Json(_server, "GET", MlflowApi + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "3", "r1", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
+        Json(_server, "GET", MlflowApi + "/model-versions/get-download-uri", """{"artifact_uri": "mlflow-artifacts:/1/r1/artifacts/model"}""", query: [("name", "iris"), ("version", "3")]);
         var target = Path.Combine(_work, "download");
 
         var downloaded = await client.ModelRegistry.DownloadModelAsync("models:/iris@champion", target, Ct);

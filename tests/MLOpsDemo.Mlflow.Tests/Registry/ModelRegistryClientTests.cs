@@ -76,7 +76,7 @@ public class ModelRegistryClientTests
     public async Task Create_version_sends_model_id_and_run_link()
     {
         using var server = WireMockServer.Start();
-        Json(server, "POST", Api + "/model-versions/create", $$"""{"model_version": {{Version("iris", "3", "r1", source: "models:/m-0123")}}}""");
+        Json(server, "POST", MlflowApi + "/model-versions/create", $$"""{"model_version": {{Version("iris", "3", "r1", source: "models:/m-0123")}}}""");
         using var client = TestClients.For(server);
 
         await client.ModelRegistry.CreateVersionAsync("iris", "models:/m-0123", new CreateModelVersionOptions { RunId = "r1", ModelId = "m-0123", RunLink = "http://ci/1" }, Ct);
@@ -89,7 +89,7 @@ public class ModelRegistryClientTests
     public async Task Search_sends_order_by_as_repeated_query_parameters()
     {
         using var server = WireMockServer.Start();
-        Json(server, "GET", Api + "/model-versions/search", """{"model_versions": []}""");
+        Json(server, "GET", MlflowApi + "/model-versions/search", """{"model_versions": []}""");
         using var client = TestClients.For(server);
 
         var versions = await client.ModelRegistry.SearchVersionsAsync(new SearchModelVersionsOptions { Filter = "name='iris'", OrderBy = ["version_number DESC", "name ASC"] }, Ct).ToListAsync(Ct);
@@ -114,8 +114,8 @@ public class ModelRegistryClientTests
     public async Task Get_latest_versions_falls_back_to_get_once_and_remembers_it()
     {
         using var server = WireMockServer.Start();
-        Html404(server, "POST", Api + "/registered-models/get-latest-versions");
-        Json(server, "GET", Api + "/registered-models/get-latest-versions", $$"""{"model_versions": [{{Version("iris", "4", stage: "Production")}}]}""");
+        Html404(server, "POST", MlflowApi + "/registered-models/get-latest-versions");
+        Json(server, "GET", MlflowApi + "/registered-models/get-latest-versions", $$"""{"model_versions": [{{Version("iris", "4", stage: "Production")}}]}""");
         using var client = TestClients.For(server);
 
         await client.ModelRegistry.GetLatestVersionsAsync("iris", ["production"], Ct);
@@ -132,7 +132,7 @@ public class ModelRegistryClientTests
         var (server, client, _) = TestClients.Replay("3.11", "076-registered-models-get-missing");
         using var __ = server;
         using var ___ = client;
-        Json(server, "GET", Api + "/registered-models/alias", """{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Registered Model with name=nope not found"}""", 404);
+        Json(server, "GET", MlflowApi + "/registered-models/alias", """{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Registered Model with name=nope not found"}""", 404);
 
         var error = await Assert.ThrowsAsync<MlflowException>(() => client.ModelRegistry.TryGetVersionByAliasAsync("nope", "champion", Ct));
 

@@ -71,18 +71,18 @@ public class ModelUriTests
         using var server = WireMockServer.Start();
         foreach (var v in new[] { "3", "4", "5", "7" })
         {
-            Json(server, "GET", Api + "/model-versions/get-download-uri", $$"""{"artifact_uri": "mlflow-artifacts:/1/v{{v}}/artifacts/model"}""", query: [("name", "iris"), ("version", v)]);
+            Json(server, "GET", MlflowApi + "/model-versions/get-download-uri", $$"""{"artifact_uri": "mlflow-artifacts:/1/v{{v}}/artifacts/model"}""", query: [("name", "iris"), ("version", v)]);
         }
 
-        Json(server, "GET", Api + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "5", "run5", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
-        server.Given(WireMock.RequestBuilders.Request.Create().WithPath(Api + "/registered-models/get-latest-versions").UsingPost().WithBody(new WireMock.Matchers.JsonPartialMatcher("""{"stages": ["Production"]}""")))
+        Json(server, "GET", MlflowApi + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "5", "run5", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
+        server.Given(WireMock.RequestBuilders.Request.Create().WithPath(MlflowApi + "/registered-models/get-latest-versions").UsingPost().WithBody(new WireMock.Matchers.JsonPartialMatcher("""{"stages": ["Production"]}""")))
             .RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody($$"""{"model_versions": [{{Version("iris", "4", stage: "Production")}}]}"""));
-        server.Given(WireMock.RequestBuilders.Request.Create().WithPath(Api + "/registered-models/get-latest-versions").UsingPost().WithBody(new WireMock.Matchers.JsonMatcher("""{"name": "iris"}""")))
+        server.Given(WireMock.RequestBuilders.Request.Create().WithPath(MlflowApi + "/registered-models/get-latest-versions").UsingPost().WithBody(new WireMock.Matchers.JsonMatcher("""{"name": "iris"}""")))
             .RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody($$"""{"model_versions": [{{Version("iris", "2", stage: "Staging")}}, {{Version("iris", "7")}}]}"""));
-        Json(server, "GET", Api + "/logged-models/m-0123456789abcdef0123456789abcdef", """{"model": {"info": {"model_id": "m-0123456789abcdef0123456789abcdef", "experiment_id": "1", "artifact_uri": "mlflow-artifacts:/1/models/m-0123456789abcdef0123456789abcdef/artifacts", "status": "LOGGED_MODEL_READY"}}}""");
-        Json(server, "GET", Api + "/runs/get", Run("r2x"), query: [("run_id", "r2x")]);
-        Json(server, "GET", Api + "/runs/get", Run("r3x", outputs: """{"model_id": "m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "step": 0}"""), query: [("run_id", "r3x")]);
-        Json(server, "POST", Api + "/logged-models/search", """{"models": [{"info": {"model_id": "m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "name": "model", "experiment_id": "1", "source_run_id": "r3x", "artifact_uri": "mlflow-artifacts:/1/models/m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/artifacts", "status": "LOGGED_MODEL_READY"}}]}""");
+        Json(server, "GET", MlflowApi + "/logged-models/m-0123456789abcdef0123456789abcdef", """{"model": {"info": {"model_id": "m-0123456789abcdef0123456789abcdef", "experiment_id": "1", "artifact_uri": "mlflow-artifacts:/1/models/m-0123456789abcdef0123456789abcdef/artifacts", "status": "LOGGED_MODEL_READY"}}}""");
+        Json(server, "GET", MlflowApi + "/runs/get", Run("r2x"), query: [("run_id", "r2x")]);
+        Json(server, "GET", MlflowApi + "/runs/get", Run("r3x", outputs: """{"model_id": "m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "step": 0}"""), query: [("run_id", "r3x")]);
+        Json(server, "POST", MlflowApi + "/logged-models/search", """{"models": [{"info": {"model_id": "m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "name": "model", "experiment_id": "1", "source_run_id": "r3x", "artifact_uri": "mlflow-artifacts:/1/models/m-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/artifacts", "status": "LOGGED_MODEL_READY"}}]}""");
         using var client = TestClients.For(server);
 
         var resolved = await client.ModelRegistry.ResolveModelUriAsync(uri, TestContext.Current.CancellationToken);
@@ -108,7 +108,7 @@ public class ModelUriTests
     public async Task A_stage_without_versions_fails_with_resource_does_not_exist()
     {
         using var server = WireMockServer.Start();
-        Json(server, "POST", Api + "/registered-models/get-latest-versions", "{}");
+        Json(server, "POST", MlflowApi + "/registered-models/get-latest-versions", "{}");
         using var client = TestClients.For(server);
 
         var error = await Assert.ThrowsAsync<MlflowException>(() => client.ModelRegistry.ResolveModelUriAsync("models:/iris/Production", TestContext.Current.CancellationToken));

@@ -10,19 +10,19 @@ public class PromotionTests
     private static WireMockServer Server(double? candidateAccuracy, double? holderAccuracy, bool hasHolder)
     {
         var server = WireMockServer.Start();
-        Json(server, "GET", Api + "/model-versions/get", $$"""{"model_version": {{Version("iris", "2", "cand")}}}""", query: [("name", "iris"), ("version", "2")]);
+        Json(server, "GET", MlflowApi + "/model-versions/get", $$"""{"model_version": {{Version("iris", "2", "cand")}}}""", query: [("name", "iris"), ("version", "2")]);
         if (hasHolder)
         {
-            Json(server, "GET", Api + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "1", "champ", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
+            Json(server, "GET", MlflowApi + "/registered-models/alias", $$"""{"model_version": {{Version("iris", "1", "champ", aliases: "champion")}}}""", query: [("name", "iris"), ("alias", "champion")]);
         }
         else
         {
-            Json(server, "GET", Api + "/registered-models/alias", """{"error_code": "INVALID_PARAMETER_VALUE", "message": "Registered model alias champion not found."}""", 400, query: [("name", "iris"), ("alias", "champion")]);
+            Json(server, "GET", MlflowApi + "/registered-models/alias", """{"error_code": "INVALID_PARAMETER_VALUE", "message": "Registered model alias champion not found."}""", 400, query: [("name", "iris"), ("alias", "champion")]);
         }
 
-        Json(server, "GET", Api + "/runs/get", Run("cand", metrics: Metric(candidateAccuracy)), query: [("run_id", "cand")]);
-        Json(server, "GET", Api + "/runs/get", Run("champ", metrics: Metric(holderAccuracy)), query: [("run_id", "champ")]);
-        Json(server, "POST", Api + "/registered-models/alias", "{}");
+        Json(server, "GET", MlflowApi + "/runs/get", Run("cand", metrics: Metric(candidateAccuracy)), query: [("run_id", "cand")]);
+        Json(server, "GET", MlflowApi + "/runs/get", Run("champ", metrics: Metric(holderAccuracy)), query: [("run_id", "champ")]);
+        Json(server, "POST", MlflowApi + "/registered-models/alias", "{}");
         return server;
     }
 

@@ -9,7 +9,7 @@ namespace MLOpsDemo.Mlflow.Tests.Registry;
 /// <summary>Small WireMock helpers for registry tests.</summary>
 internal static class RegistryStubs
 {
-    public const string Api = "/api/2.0/mlflow";
+    public const string MlflowApi = "/api/2.0/mlflow";
 
     public static void Json(WireMockServer server, string method, string path, string body, int status = 200, params (string Key, string Value)[] query)
     {

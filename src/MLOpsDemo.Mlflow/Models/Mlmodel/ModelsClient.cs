@@ -107,7 +107,7 @@ public class ModelsClient
                     Name = LoggedModelName(options.ArtifactPath),
                     ModelType = options.ModelType,
                     SourceRunId = run.Info.RunId,
-                    Params = RunParts.Params(run).Count == 0 ? null : RunParts.Params(run),
+                    Params = run.Data.Params.Count == 0 ? null : run.Data.Params,
                     Tags = options.Tags,
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -200,7 +200,7 @@ public class ModelsClient
         }
 
         var run = await _client.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
-        var existing = RunParts.Tags(run).TryGetValue(LogModelHistoryTag, out var text) ? text : null;
+        var existing = run.Data.Tags.TryGetValue(LogModelHistoryTag, out var text) ? text : null;
         var entries = new List<string>();
         if (!string.IsNullOrWhiteSpace(existing))
         {
