@@ -202,6 +202,14 @@ public class MlmodelWriterTests
     }
 
     [Fact]
+    public void Python_json_escapes_like_json_dumps()
+    {
+        // json.dumps("a\x7f\u00e9\"\\\n") == '"a\\u007f\\u00e9\\"\\\\\\n"'
+        Assert.Equal("\"a\\u007f\\u00e9\\\"\\\\\\n\"", new PythonJson().String("a\x7f\u00e9\"\\\n").ToString());
+        Assert.Equal("[1.0, 0.1, 1e+20, NaN, -Infinity, null, true]", new PythonJson().Value(new List<object?> { 1.0, 0.1, 1e20, double.NaN, double.NegativeInfinity, null, true }).ToString());
+    }
+
+    [Fact]
     public void Signature_parses_older_key_order_and_positional_columns()
     {
         var signature = ModelSignature.FromJson(

@@ -35,7 +35,7 @@ internal sealed class PythonJson
                 case '\b': _builder.Append("\\b"); break;
                 case '\f': _builder.Append("\\f"); break;
                 default:
-                    if (ch < ' ' || ch > '\x7F')
+                    if (ch < ' ' || ch > '~')
                     {
                         _builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)ch:x4}");
                     }
