@@ -67,6 +67,13 @@ public sealed class MlflowClientOptions
     /// <summary>Settings of the background logging pipeline used by active runs (<c>StartRunAsync</c>).</summary>
     public RunLoggingOptions Logging { get; set; } = new();
 
+    /// <summary>
+    /// Where the client's request logs go (category <c>MLOpsDemo.Mlflow.Http</c>: method, path, status, duration,
+    /// attempt; never headers, bodies or query strings). <see langword="null"/> (the default) logs nothing. Not
+    /// bindable from configuration; the dependency-injection package sets it from the container.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     /// <summary>The clock and timer source (tests substitute a fake one). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

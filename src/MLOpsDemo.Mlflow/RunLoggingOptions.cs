@@ -25,6 +25,22 @@ public sealed class RunLoggingOptions
     /// <summary>How long pending points may take to flush when the process exits. Default 10 s.</summary>
     public TimeSpan ShutdownFlushTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The first wait before a batch that failed transiently (HTTP 408/429/5xx or a transport error, after the HTTP
+    /// retries) is sent again; it doubles on each further failure up to <see cref="MaxRetryBackoff"/>. Default 1 s.
+    /// The points stay buffered meanwhile.
+    /// </summary>
+    public TimeSpan RetryBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between two sends of a batch that keeps failing transiently. Default 30 s.</summary>
+    public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a batch may keep failing transiently before it is given up and reported as not stored (like a
+    /// permanent failure). Default 10 minutes; <see cref="Timeout.InfiniteTimeSpan"/> retries for ever.
+    /// </summary>
+    public TimeSpan RetryTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
     internal void Validate()
     {
         if (BufferCapacity < 1)
@@ -40,6 +56,16 @@ public sealed class RunLoggingOptions
         if (ShutdownFlushTimeout < TimeSpan.Zero)
         {
             throw new ArgumentException("MlflowClientOptions.Logging.ShutdownFlushTimeout must not be negative.", nameof(ShutdownFlushTimeout));
+        }
+
+        if (RetryBackoff < TimeSpan.Zero || MaxRetryBackoff < RetryBackoff)
+        {
+            throw new ArgumentException($"MlflowClientOptions.Logging.RetryBackoff must not be negative and MaxRetryBackoff must be at least RetryBackoff; they are {RetryBackoff} and {MaxRetryBackoff}.", nameof(RetryBackoff));
+        }
+
+        if (RetryTimeout < TimeSpan.Zero && RetryTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException($"MlflowClientOptions.Logging.RetryTimeout must not be negative (or Timeout.InfiniteTimeSpan); it is {RetryTimeout}.", nameof(RetryTimeout));
         }
     }
 }

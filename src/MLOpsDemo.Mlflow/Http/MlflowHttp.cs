@@ -25,7 +25,9 @@ internal static class MlflowHttp
             handler = new MlflowCredentialHandler(credential) { InnerHandler = handler };
         }
 
-        handler = new MlflowResilienceHandler(options) { InnerHandler = handler };
+        var resilience = new MlflowResilienceHandler(options) { InnerHandler = handler };
+        resilience.Retrying += MlflowObservabilityHandler.RecordRetry;
+        handler = new MlflowObservabilityHandler(options.LoggerFactory) { InnerHandler = resilience };
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 

@@ -1,0 +1,170 @@
+using MLOpsDemo.Mlflow.Internal;
+
+namespace MLOpsDemo.Mlflow.Fluent;
+
+/// <summary>What a <see cref="LogPoint"/> carries.</summary>
+internal enum PointKind : byte
+{
+    Metric = 0,
+    Param = 1,
+    Tag = 2,
+    Flush = 3,
+}
+
+/// <summary>
+/// One item of a run's buffer: a metric point, a param, a tag, or a flush marker. A struct, so that queuing a
+/// metric allocates nothing (the channel stores items inline).
+/// </summary>
+internal readonly struct LogPoint
+{
+    public LogPoint(PointKind kind, string? key, object? payload, double value, long timestamp, long step, int cost)
+    {
+        Kind = kind;
+        Key = key;
+        Payload = payload;
+        Value = value;
+        Timestamp = timestamp;
+        Step = step;
+        Cost = cost;
+    }
+
+    /// <summary>The key (null for a flush marker).</summary>
+    public string? Key { get; }
+
+    /// <summary>The value of a param or tag (a string), or the <see cref="FlushRequest"/> of a flush marker.</summary>
+    public object? Payload { get; }
+
+    public double Value { get; }
+
+    public long Timestamp { get; }
+
+    public long Step { get; }
+
+    /// <summary>An upper bound of the JSON bytes this item adds to a log-batch request.</summary>
+    public int Cost { get; }
+
+    public PointKind Kind { get; }
+}
+
+/// <summary>A flush marker's completion: set once everything queued before the marker was sent (or given up).</summary>
+internal sealed class FlushRequest
+{
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Task => _completion.Task;
+
+    public void Complete() => _completion.TrySetResult();
+}
+
+/// <summary>
+/// Accumulates points into one log-batch request within MLflow's limits: 1000 items, 1000 metrics, 100 params,
+/// 100 tags and 1 MB of JSON. A param key appears once per batch (the server refuses a batch with the same param
+/// twice); a tag key repeated in one batch keeps its last value.
+/// </summary>
+internal sealed class LogBatchBuilder
+{
+    /// <summary>JSON bytes of the envelope: braces, <c>run_id</c>, the three array names.</summary>
+    internal const int EnvelopeCost = 512;
+
+    /// <summary>JSON bytes of one metric besides its key: value, timestamp, step, names and punctuation.</summary>
+    internal const int MetricOverhead = 96;
+
+    /// <summary>JSON bytes of one key/value pair besides the strings.</summary>
+    internal const int PairOverhead = 32;
+
+    private readonly Dictionary<string, int> _paramIndex = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _tagIndex = new(StringComparer.Ordinal);
+    private int _bytes = EnvelopeCost;
+
+    public List<Metric> Metrics { get; } = new(MlflowValidation.MaxBatchMetrics);
+
+    public List<KeyValuePair<string, string>> Params { get; } = new();
+
+    public List<KeyValuePair<string, string>> Tags { get; } = new();
+
+    public int Count => Metrics.Count + Params.Count + Tags.Count;
+
+    public bool IsFull => Count >= MlflowValidation.MaxBatchItems;
+
+    /// <summary>Adds a point; returns <see langword="false"/> when it does not fit and the batch must be sent first.</summary>
+    public bool TryAdd(in LogPoint point)
+    {
+        if (Count >= MlflowValidation.MaxBatchItems || (Count > 0 && _bytes + point.Cost > MlflowValidation.MaxBatchBytes))
+        {
+            return false;
+        }
+
+        switch (point.Kind)
+        {
+            case PointKind.Metric:
+                if (Metrics.Count >= MlflowValidation.MaxBatchMetrics)
+                {
+                    return false;
+                }
+
+                Metrics.Add(new Metric(point.Key!, point.Value, point.Timestamp, point.Step));
+                break;
+            case PointKind.Param:
+                var value = (string)point.Payload!;
+                if (_paramIndex.TryGetValue(point.Key!, out var p))
+                {
+                    // Same key and value: a no-op on the server, skip it. A different value goes to the next batch,
+                    // where the server reports the conflict.
+                    return Params[p].Value == value;
+                }
+
+                if (Params.Count >= MlflowValidation.MaxBatchParams)
+                {
+                    return false;
+                }
+
+                _paramIndex[point.Key!] = Params.Count;
+                Params.Add(new(point.Key!, value));
+                break;
+            case PointKind.Tag:
+                var text = (string)point.Payload!;
+                if (_tagIndex.TryGetValue(point.Key!, out var t))
+                {
+                    Tags[t] = new(point.Key!, text);
+                    _bytes += point.Cost;
+                    return true;
+                }
+
+                if (Tags.Count >= MlflowValidation.MaxBatchTags)
+                {
+                    return false;
+                }
+
+                _tagIndex[point.Key!] = Tags.Count;
+                Tags.Add(new(point.Key!, text));
+                break;
+            default:
+                throw new InvalidOperationException($"A {point.Kind} item cannot be batched.");
+        }
+
+        _bytes += point.Cost;
+        return true;
+    }
+
+    public void Clear()
+    {
+        Metrics.Clear();
+        Params.Clear();
+        Tags.Clear();
+        _paramIndex.Clear();
+        _tagIndex.Clear();
+        _bytes = EnvelopeCost;
+    }
+
+    /// <summary>An upper bound of the JSON bytes of a string: 1 per plain ASCII character, 6 for anything the encoder may escape.</summary>
+    public static int JsonCost(string value)
+    {
+        var cost = 0;
+        foreach (var c in value)
+        {
+            cost += c is >= ' ' and < (char)0x7F and not ('"' or '\\' or '<' or '>' or '&' or '\'' or '+' or '`') ? 1 : 6;
+        }
+
+        return cost;
+    }
+}

@@ -1,0 +1,348 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using MLOpsDemo.Mlflow.Internal;
+
+namespace MLOpsDemo.Mlflow.Fluent;
+
+/// <summary>
+/// The background pipeline of one run: a bounded channel of <see cref="LogPoint"/>s and one loop that coalesces them
+/// into log-batch requests and sends them one after the other (so the steps of each key arrive in order).
+/// Transient failures keep the batch and retry it with backoff; permanent ones drop it and record the loss.
+/// </summary>
+internal sealed class RunLogger
+{
+    private const int MaxCachedKeys = 10_000;
+    private const int RecentKeySlots = 16;
+
+    private readonly MlflowClient _client;
+    private readonly string _runId;
+    private readonly RunLoggingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Channel<LogPoint> _channel;
+    private readonly ChannelWriter<LogPoint> _writer;
+    private readonly Action<MlflowLoggingFailedEventArgs> _onFailure;
+    private readonly ConcurrentDictionary<string, int> _metricKeyCosts = new(StringComparer.Ordinal);
+    private readonly KeyCost?[] _recentKeys = new KeyCost?[RecentKeySlots];
+    private readonly object _lossLock = new();
+    private readonly Task _loop;
+    private readonly object _roomLock = new();
+    private int _blockedWriters;
+    private int _cachedKeyCount;
+    private int _lostMetrics;
+    private int _lostParams;
+    private int _lostTags;
+    private Exception? _lastLossCause;
+    private volatile bool _completed;
+
+    public RunLogger(MlflowClient client, string runId, Action<MlflowLoggingFailedEventArgs> onFailure)
+    {
+        _client = client;
+        _runId = runId;
+        _options = client.Options.Logging;
+        _time = client.Options.TimeProvider;
+        _onFailure = onFailure;
+        _channel = Channel.CreateBounded<LogPoint>(new BoundedChannelOptions(_options.BufferCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+            AllowSynchronousContinuations = false,
+        });
+        _writer = _channel.Writer;
+        _loop = Task.Run(RunLoopAsync);
+    }
+
+    /// <summary>How many items are buffered and not yet taken by the sender.</summary>
+    public int Pending => _channel.Reader.Count;
+
+    /// <summary>
+    /// Validates a metric key once (then remembers it) and returns its JSON cost. A tiny identity-keyed cache in
+    /// front of the dictionary makes the common case (the same literal keys in a loop) a few nanoseconds.
+    /// </summary>
+    public int MetricKeyCost(string key)
+    {
+        if (key is not null)
+        {
+            var slot = RuntimeHelpers.GetHashCode(key) & (RecentKeySlots - 1);
+            if (_recentKeys[slot] is { } recent && ReferenceEquals(recent.Key, key))
+            {
+                return recent.Cost;
+            }
+
+            if (_metricKeyCosts.TryGetValue(key, out var known))
+            {
+                _recentKeys[slot] = new KeyCost(key, known);
+                return known;
+            }
+        }
+
+        MlflowValidation.ValidateKey(key, "metric", nameof(key));
+        var cost = LogBatchBuilder.JsonCost(key!) + LogBatchBuilder.MetricOverhead;
+        if (Volatile.Read(ref _cachedKeyCount) < MaxCachedKeys && _metricKeyCosts.TryAdd(key!, cost))
+        {
+            Interlocked.Increment(ref _cachedKeyCount);
+        }
+
+        return cost;
+    }
+
+    /// <summary>Queues a point: at once when there is room, else as <see cref="RunLoggingOptions.FullMode"/> says.</summary>
+    public void Enqueue(in LogPoint point)
+    {
+        if (!_writer.TryWrite(point))
+        {
+            EnqueueSlow(point);
+        }
+    }
+
+    private void EnqueueSlow(LogPoint point)
+    {
+        if (_completed)
+        {
+            throw new InvalidOperationException($"The run {_runId} has ended; nothing more can be logged to it.");
+        }
+
+        if (_options.FullMode == BufferFullMode.Throw)
+        {
+            throw new InvalidOperationException(
+                $"The logging buffer of run {_runId} is full ({_options.BufferCapacity} points) because the server is not keeping up or is unreachable. Log less often, raise MlflowClientOptions.Logging.BufferCapacity, or use BufferFullMode.Wait.");
+        }
+
+        // Backpressure: the logging call blocks (a plain monitor wait, no sync-over-async) until the sender has
+        // taken points out of the buffer; the sender never needs the blocked thread. Waking once per batch taken,
+        // not once per point, keeps a producer that outpaces the server cheap.
+        lock (_roomLock)
+        {
+            while (!_writer.TryWrite(point))
+            {
+                if (_completed)
+                {
+                    throw new InvalidOperationException($"The run {_runId} has ended; nothing more can be logged to it.");
+                }
+
+                _blockedWriters++;
+                try
+                {
+                    Monitor.Wait(_roomLock, 100);
+                }
+                finally
+                {
+                    _blockedWriters--;
+                }
+            }
+        }
+    }
+
+    /// <summary>Wakes logging calls that wait for room (called by the sender after it took points, and on completion).</summary>
+    private void SignalRoom()
+    {
+        if (Volatile.Read(ref _blockedWriters) > 0)
+        {
+            lock (_roomLock)
+            {
+                Monitor.PulseAll(_roomLock);
+            }
+        }
+    }
+
+    /// <summary>Completes when everything queued before the call has been sent (or given up).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        var request = new FlushRequest();
+        bool queued;
+        try
+        {
+            queued = _writer.TryWrite(new LogPoint(PointKind.Flush, null, request, 0, 0, 0, 0));
+            if (!queued && !_completed)
+            {
+                await _writer.WriteAsync(new LogPoint(PointKind.Flush, null, request, 0, 0, 0, 0), cancellationToken).ConfigureAwait(false);
+                queued = true;
+            }
+        }
+        catch (ChannelClosedException)
+        {
+            queued = false;
+        }
+
+        await (queued ? request.Task : _loop).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops accepting points and waits until everything buffered was sent (or given up).</summary>
+    public Task CompleteAsync()
+    {
+        _completed = true;
+        _writer.TryComplete();
+        SignalRoom();
+        return _loop;
+    }
+
+    /// <summary>Returns (and forgets) an exception describing the points lost since the last call, if any.</summary>
+    public MlflowException? TakeLossError()
+    {
+        lock (_lossLock)
+        {
+            var total = _lostMetrics + _lostParams + _lostTags;
+            if (total == 0)
+            {
+                return null;
+            }
+
+            var error = new MlflowException(
+                $"{total} point(s) logged to run {_runId} were not stored ({_lostMetrics} metric(s), {_lostParams} param(s), {_lostTags} tag(s)): {_lastLossCause?.Message}",
+                _lastLossCause);
+            _lostMetrics = _lostParams = _lostTags = 0;
+            _lastLossCause = null;
+            return error;
+        }
+    }
+
+    private async Task RunLoopAsync()
+    {
+        var reader = _channel.Reader;
+        var batch = new LogBatchBuilder();
+        var interval = _options.FlushInterval;
+        long batchStarted = 0;
+        while (true)
+        {
+            while (reader.TryRead(out var point))
+            {
+                if (point.Kind == PointKind.Flush)
+                {
+                    await SendAsync(batch).ConfigureAwait(false);
+                    ((FlushRequest)point.Payload!).Complete();
+                    continue;
+                }
+
+                if (batch.Count == 0)
+                {
+                    batchStarted = _time.GetTimestamp();
+                }
+
+                if (!batch.TryAdd(point))
+                {
+                    await SendAsync(batch).ConfigureAwait(false);
+                    batchStarted = _time.GetTimestamp();
+                    batch.TryAdd(point);
+                }
+
+                if (batch.IsFull)
+                {
+                    await SendAsync(batch).ConfigureAwait(false);
+                }
+            }
+
+            SignalRoom();
+            if (batch.Count == 0)
+            {
+                if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            var remaining = interval - _time.GetElapsedTime(batchStarted);
+            if (remaining <= TimeSpan.Zero)
+            {
+                await SendAsync(batch).ConfigureAwait(false);
+                continue;
+            }
+
+            bool more;
+            using (var timeout = new CancellationTokenSource(remaining, _time))
+            {
+                try
+                {
+                    more = await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+                {
+                    await SendAsync(batch).ConfigureAwait(false);
+                    continue;
+                }
+            }
+
+            if (!more)
+            {
+                await SendAsync(batch).ConfigureAwait(false);
+                return;
+            }
+        }
+    }
+
+    private async Task SendAsync(LogBatchBuilder batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        SignalRoom();
+        var backoff = _options.RetryBackoff;
+        long? firstFailure = null;
+        while (true)
+        {
+            try
+            {
+                _client.ThrowIfDisposed();
+                await _client.Store.LogBatchAsync(_runId, batch.Metrics, batch.Params, batch.Tags, CancellationToken.None).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception ex) when (IsTransient(ex) && !GaveUp(ref firstFailure))
+            {
+                await Task.Delay(backoff, _time).ConfigureAwait(false);
+                var doubled = backoff + backoff;
+                backoff = doubled > _options.MaxRetryBackoff ? _options.MaxRetryBackoff : doubled;
+            }
+            catch (Exception ex)
+            {
+                RecordLoss(batch, ex);
+                break;
+            }
+        }
+
+        batch.Clear();
+    }
+
+    private bool GaveUp(ref long? firstFailure)
+    {
+        firstFailure ??= _time.GetTimestamp();
+        return _options.RetryTimeout != Timeout.InfiniteTimeSpan && _time.GetElapsedTime(firstFailure.Value) >= _options.RetryTimeout;
+    }
+
+    private void RecordLoss(LogBatchBuilder batch, Exception ex)
+    {
+        lock (_lossLock)
+        {
+            _lostMetrics += batch.Metrics.Count;
+            _lostParams += batch.Params.Count;
+            _lostTags += batch.Tags.Count;
+            _lastLossCause = ex;
+        }
+
+        try
+        {
+            _onFailure(new MlflowLoggingFailedEventArgs(_runId, batch.Metrics.Count, batch.Params.Count, batch.Tags.Count, ex));
+        }
+#pragma warning disable CA1031 // An event handler's failure must not stop the pipeline.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    /// <summary>Failures after which the server certainly or probably did not store the batch and a later try may work.</summary>
+    internal static bool IsTransient(Exception ex) => ex switch
+    {
+        MlflowException { StatusCode: HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests } => true,
+        MlflowException m => (int)m.StatusCode >= 500 && m.InnerException is not System.Text.Json.JsonException,
+        HttpRequestException or IOException or TimeoutException or Polly.Timeout.TimeoutRejectedException or TaskCanceledException => true,
+        _ => false,
+    };
+}
+
+/// <summary>A validated metric key and its JSON cost (immutable, so a racy read of a cache slot is safe).</summary>
+internal sealed record KeyCost(string Key, int Cost);

@@ -1,0 +1,412 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+using MLOpsDemo.Mlflow.Stores;
+
+namespace MLOpsDemo.Mlflow.Sqlite;
+
+internal sealed partial class SqliteTrackingStore
+{
+    public Task LogMetricAsync(string runId, string key, double value, long timestamp, long? step, string? modelId, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                var experimentId = RequireActiveRun(runId);
+                var metric = new Metric(key, value, timestamp, step ?? 0) { ModelId = modelId };
+                InsertMetrics(runId, [metric]);
+                if (modelId is not null)
+                {
+                    InsertLoggedModelMetric(runId, experimentId, metric);
+                }
+            },
+            cancellationToken);
+
+    public Task LogParamAsync(string runId, string key, string value, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                RequireActiveRun(runId);
+                InsertParams(runId, [new(key, value)]);
+            },
+            cancellationToken);
+
+    public Task SetTagAsync(string runId, string key, string value, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                RequireActiveRun(runId);
+                UpsertRunTag(runId, key, value);
+            },
+            cancellationToken);
+
+    public Task DeleteTagAsync(string runId, string key, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                RequireActiveRun(runId);
+                if (Execute("DELETE FROM tags WHERE run_uuid = $id AND key = $key", ("$id", runId), ("$key", key)) == 0)
+                {
+                    throw NotFound($"No tag with name: {key} in run with id {runId}");
+                }
+            },
+            cancellationToken);
+
+    public Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<KeyValuePair<string, string>> parameters, IReadOnlyList<KeyValuePair<string, string>> tags, CancellationToken cancellationToken)
+    {
+        var duplicates = parameters.GroupBy(p => p.Key, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0)
+        {
+            throw InvalidParameter($"Duplicate parameter keys have been submitted: [{string.Join(", ", duplicates.Select(d => $"'{d}'"))}]. Please ensure the request contains only one param value per param key.");
+        }
+
+        return WriteAsync(
+            _ =>
+            {
+                var experimentId = RequireActiveRun(runId);
+                InsertParams(runId, parameters);
+                InsertMetrics(runId, metrics);
+                foreach (var metric in metrics)
+                {
+                    if (metric.ModelId is not null)
+                    {
+                        InsertLoggedModelMetric(runId, experimentId, metric);
+                    }
+                }
+
+                foreach (var tag in tags)
+                {
+                    UpsertRunTag(runId, tag.Key, tag.Value);
+                }
+            },
+            cancellationToken);
+    }
+
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<ModelInput>? models, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                var experimentId = RequireActiveRun(runId);
+                var seen = new HashSet<(string, string)>();
+                foreach (var input in datasets)
+                {
+                    var dataset = input.Dataset;
+                    if (!seen.Add((dataset.Name, dataset.Digest)))
+                    {
+                        continue;
+                    }
+
+                    var datasetId = Scalar(
+                        "SELECT dataset_uuid FROM datasets WHERE experiment_id = $e AND name = $name AND digest = $digest",
+                        ("$e", experimentId),
+                        ("$name", dataset.Name),
+                        ("$digest", dataset.Digest)) as string;
+                    if (datasetId is null)
+                    {
+                        datasetId = Guid.NewGuid().ToString("N");
+                        Execute(
+                            """
+                            INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile)
+                            VALUES ($id, $e, $name, $digest, $type, $source, $schema, $profile)
+                            """,
+                            ("$id", datasetId),
+                            ("$e", experimentId),
+                            ("$name", dataset.Name),
+                            ("$digest", dataset.Digest),
+                            ("$type", dataset.SourceType),
+                            ("$source", dataset.Source),
+                            ("$schema", dataset.Schema),
+                            ("$profile", dataset.Profile));
+                    }
+
+                    var exists = Scalar(
+                        "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND source_id = $d AND destination_type = 'RUN' AND destination_id = $r",
+                        ("$d", datasetId),
+                        ("$r", runId)) is not null;
+                    if (exists)
+                    {
+                        continue;
+                    }
+
+                    var inputId = Guid.NewGuid().ToString("N");
+                    Execute(
+                        "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES ($i, 'DATASET', $d, 'RUN', $r)",
+                        ("$i", inputId),
+                        ("$d", datasetId),
+                        ("$r", runId));
+                    foreach (var tag in input.Tags)
+                    {
+                        Execute("INSERT OR REPLACE INTO input_tags (input_uuid, name, value) VALUES ($i, $name, $value)", ("$i", inputId), ("$name", tag.Key), ("$value", tag.Value));
+                    }
+                }
+
+                foreach (var model in models ?? [])
+                {
+                    RequireLoggedModels("Logging model inputs");
+                    Execute(
+                        "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) VALUES ($i, 'RUN_INPUT', $r, 'MODEL_INPUT', $m, 0)",
+                        ("$i", Guid.NewGuid().ToString("N")),
+                        ("$r", runId),
+                        ("$m", model.ModelId));
+                }
+            },
+            cancellationToken);
+
+    public Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> models, CancellationToken cancellationToken) =>
+        WriteAsync(
+            _ =>
+            {
+                RequireActiveRun(runId);
+                RequireLoggedModels("Logging model outputs");
+                foreach (var model in models)
+                {
+                    Execute(
+                        "INSERT OR IGNORE INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) VALUES ($i, 'RUN_OUTPUT', $r, 'MODEL_OUTPUT', $m, $s)",
+                        ("$i", Guid.NewGuid().ToString("N")),
+                        ("$r", runId),
+                        ("$m", model.ModelId),
+                        ("$s", model.Step));
+                }
+            },
+            cancellationToken);
+
+    public Task<MlflowPage<Metric>> GetMetricHistoryAsync(string runId, string metricKey, int maxResults, string? pageToken, CancellationToken cancellationToken)
+    {
+        var offset = PageToken.Decode(pageToken);
+        return RunAsync(
+            _ =>
+            {
+                if (Scalar("SELECT 1 FROM runs WHERE run_uuid = $id", ("$id", runId)) is null)
+                {
+                    throw RunNotFound(runId);
+                }
+
+                var rows = Query(
+                    "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $id AND key = $key ORDER BY timestamp, step, value LIMIT $limit OFFSET $offset",
+                    r => new Metric(r.GetString(0), r.GetInt64(4) == 1 ? double.NaN : r.GetDouble(1), r.GetInt64(2), r.GetInt64(3)),
+                    ("$id", runId),
+                    ("$key", metricKey),
+                    ("$limit", maxResults + 1L),
+                    ("$offset", offset));
+                return new MlflowPage<Metric>(rows.Take(maxResults).ToList(), rows.Count > maxResults ? PageToken.Encode(offset + maxResults) : null);
+            },
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Metric>> GetMetricHistoryBulkIntervalAsync(IReadOnlyList<string> runIds, string metricKey, long? startStep, long? endStep, int maxResults, CancellationToken cancellationToken) =>
+        RunAsync<IReadOnlyList<Metric>>(
+            _ =>
+            {
+                var result = new List<Metric>();
+                foreach (var runId in runIds)
+                {
+                    if (Scalar("SELECT 1 FROM runs WHERE run_uuid = $id", ("$id", runId)) is null)
+                    {
+                        throw RunNotFound(runId);
+                    }
+
+                    result.AddRange(Query(
+                        """
+                        SELECT key, value, timestamp, step, is_nan FROM metrics
+                        WHERE run_uuid = $id AND key = $key AND ($start IS NULL OR step >= $start) AND ($end IS NULL OR step <= $end)
+                        ORDER BY step, timestamp, value LIMIT $limit
+                        """,
+                        r => new Metric(r.GetString(0), r.GetInt64(4) == 1 ? double.NaN : r.GetDouble(1), r.GetInt64(2), r.GetInt64(3)) { RunId = runId },
+                        ("$id", runId),
+                        ("$key", metricKey),
+                        ("$start", startStep),
+                        ("$end", endStep),
+                        ("$limit", (long)maxResults)));
+                }
+
+                return result;
+            },
+            cancellationToken);
+
+    public async Task<ArtifactListing> ListArtifactsAsync(string runId, string? path, string? pageToken, CancellationToken cancellationToken)
+    {
+        var rows = await RunAsync(_ => Query("SELECT artifact_uri FROM runs WHERE run_uuid = $id", r => GetString(r, 0), ("$id", runId)), cancellationToken).ConfigureAwait(false);
+        var root = rows.Count == 0 ? throw RunNotFound(runId) : rows[0] ?? "";
+        var local = ArtifactPaths.ToLocalPath(root)
+            ?? throw new MlflowException(HttpStatusCode.NotImplemented, MlflowErrorCodes.NotImplemented, $"The artifacts of run {runId} are at '{root}', which is not a local directory; list them through an MLflow server (http://…) instead of the local store.");
+        var relative = string.IsNullOrEmpty(path) ? "" : path.Trim('/');
+        if (relative.Split('/').Any(s => s is ".." or "."))
+        {
+            throw InvalidParameter($"Invalid artifact path '{path}': it must be a relative path without '.' or '..' segments.");
+        }
+
+        var directory = relative.Length == 0 ? local : Path.Combine(local, relative.Replace('/', Path.DirectorySeparatorChar));
+        var files = new List<ArtifactFileInfo>();
+        if (Directory.Exists(directory))
+        {
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+            {
+                var entryPath = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
+                files.Add(entry is FileInfo file
+                    ? new ArtifactFileInfo { Path = entryPath, IsDirectory = false, FileSize = file.Length }
+                    : new ArtifactFileInfo { Path = entryPath, IsDirectory = true });
+            }
+        }
+
+        return new ArtifactListing(root, files, null);
+    }
+
+    private void RequireLoggedModels(string what)
+    {
+        if (!_flavor!.HasLoggedModels)
+        {
+            throw new MlflowException(HttpStatusCode.NotImplemented, MlflowErrorCodes.NotImplemented, $"{what} needs an MLflow 3 database; '{DatabasePath}' has the MLflow {_flavor.MlflowVersion} schema ({_flavor.Revision}).");
+        }
+    }
+
+    private void InsertParams(string runId, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        if (parameters.Count == 0)
+        {
+            return;
+        }
+
+        var conflicts = new List<string>();
+        foreach (var param in parameters)
+        {
+            var existing = Query("SELECT value FROM params WHERE run_uuid = $id AND key = $key", r => r.GetString(0), ("$id", runId), ("$key", param.Key));
+            if (existing.Count == 0)
+            {
+                Execute("INSERT INTO params (key, value, run_uuid) VALUES ($key, $value, $id)", ("$key", param.Key), ("$value", param.Value), ("$id", runId));
+            }
+            else if (existing[0] != param.Value)
+            {
+                conflicts.Add($"Param with key='{param.Key}' was already logged with value='{existing[0]}' for run ID='{runId}'. Attempted logging new value '{param.Value}'.");
+            }
+        }
+
+        if (conflicts.Count > 0)
+        {
+            throw InvalidParameter("Changing param values is not allowed. " + string.Join(" ", conflicts));
+        }
+    }
+
+    /// <summary>
+    /// Inserts metric points with two prepared, reused commands inside the current transaction: the history row
+    /// (exact duplicates ignored) and, once per key, the latest value where (step, timestamp, value) is strictly greater.
+    /// </summary>
+    private void InsertMetrics(string runId, IReadOnlyList<Metric> metrics)
+    {
+        if (metrics.Count == 0)
+        {
+            return;
+        }
+
+        var upsert = _upsertLatestMetric ??= PrepareUpsertLatest();
+        upsert.Transaction = _transaction;
+        var db = _connection!.Handle!;
+        if (_insertMetric is null)
+        {
+            Check(raw.sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", out var prepared), db);
+            _insertMetric = prepared;
+        }
+
+        // The hot path binds by position on a statement prepared once per connection (Microsoft.Data.Sqlite would
+        // look every parameter up by name on each execution); bindings persist across resets.
+        var statement = _insertMetric;
+        var latest = new Dictionary<string, (double Value, long Timestamp, long Step, bool IsNan)>(StringComparer.Ordinal);
+        Check(raw.sqlite3_bind_text(statement, 4, runId), db);
+        string? boundKey = null;
+        foreach (var metric in metrics)
+        {
+            var (value, isNan) = Sanitize(metric.Value);
+            if (!ReferenceEquals(boundKey, metric.Key) && boundKey != metric.Key)
+            {
+                Check(raw.sqlite3_bind_text(statement, 1, metric.Key), db);
+                boundKey = metric.Key;
+            }
+
+            Check(raw.sqlite3_bind_double(statement, 2, value), db);
+            Check(raw.sqlite3_bind_int64(statement, 3, metric.Timestamp), db);
+            Check(raw.sqlite3_bind_int64(statement, 5, metric.Step), db);
+            Check(raw.sqlite3_bind_int(statement, 6, isNan ? 1 : 0), db);
+            var rc = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                Check(rc, db);
+            }
+
+            if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
+            {
+                latest[metric.Key] = (value, metric.Timestamp, metric.Step, isNan);
+            }
+        }
+
+        var u = upsert.Parameters;
+        u[5].Value = runId;
+        foreach (var (key, best) in latest)
+        {
+            u[0].Value = key;
+            u[1].Value = best.Value;
+            u[2].Value = best.Timestamp;
+            u[3].Value = best.Step;
+            u[4].Value = best.IsNan ? 1 : 0;
+            upsert.ExecuteNonQuery();
+        }
+    }
+
+    private static void Check(int rc, sqlite3 db)
+    {
+        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW))
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+        }
+    }
+
+    private SqliteCommand PrepareUpsertLatest()
+    {
+        var command = _connection!.CreateCommand();
+        command.CommandText = """
+            INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ($k, $v, $t, $s, $n, $r)
+            ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan
+            WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)
+            """;
+        foreach (var name in (string[])["$k", "$v", "$t", "$s", "$n", "$r"])
+        {
+            Parameter(command, name);
+        }
+
+        return command;
+    }
+
+    private void InsertLoggedModelMetric(string runId, long experimentId, Metric metric)
+    {
+        RequireLoggedModels("Logging a metric with a model id");
+        if (Scalar("SELECT 1 FROM logged_models WHERE model_id = $m", ("$m", metric.ModelId)) is null)
+        {
+            throw NotFound($"Logged model with ID '{metric.ModelId}' not found.");
+        }
+
+        var (value, _) = Sanitize(metric.Value);
+        string? datasetId = null;
+        if (metric.DatasetName is not null && metric.DatasetDigest is not null)
+        {
+            datasetId = Scalar(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $e AND name = $n AND digest = $d",
+                ("$e", experimentId),
+                ("$n", metric.DatasetName),
+                ("$d", metric.DatasetDigest)) as string;
+        }
+
+        Execute(
+            """
+            INSERT OR REPLACE INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, metric_step, metric_value, experiment_id, run_id, dataset_uuid, dataset_name, dataset_digest)
+            VALUES ($m, $k, $t, $s, $v, $e, $r, $du, $dn, $dd)
+            """,
+            ("$m", metric.ModelId),
+            ("$k", metric.Key),
+            ("$t", metric.Timestamp),
+            ("$s", metric.Step),
+            ("$v", value),
+            ("$e", experimentId),
+            ("$r", runId),
+            ("$du", datasetId),
+            ("$dn", metric.DatasetName),
+            ("$dd", metric.DatasetDigest));
+    }
+}

@@ -1,0 +1,195 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using MLOpsDemo.Mlflow.Databricks;
+using MLOpsDemo.Mlflow.Hosting.Tests.TestSupport;
+using MLOpsDemo.Mlflow.Http;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace MLOpsDemo.Mlflow.Hosting.Tests.Databricks;
+
+public sealed class DatabricksTests : IDisposable
+{
+    private const string ClientSecret = "dose-SECRET-0c0ffee";
+    private readonly string _dir = Directory.CreateTempSubdirectory("dbcfg").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteConfig(string text)
+    {
+        var path = Path.Combine(_dir, ".databrickscfg");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private const string Config = """
+        ; comment
+        [DEFAULT]
+        host = adb-111.azuredatabricks.net
+        token = dapi-default
+
+        [staging]
+        host = https://staging.cloud.databricks.com/
+        client_id = sp-id
+        client_secret = sp-secret
+
+        [broken]
+        token = dapi-x
+
+        [nocreds]
+        host = https://nocreds.cloud.databricks.com
+        """;
+
+    [Fact]
+    public void Profile_file_parses_default_and_named_profiles()
+    {
+        var profiles = DatabricksMlflow.ParseConfigFile(Config);
+
+        Assert.Equal(["DEFAULT", "staging", "broken", "nocreds"], profiles.Keys);
+        Assert.Equal("dapi-default", profiles["DEFAULT"]["token"]);
+        Assert.Equal("sp-secret", profiles["staging"]["client_secret"]);
+    }
+
+    [Fact]
+    public void Databricks_uri_uses_the_default_profile_and_named_uri_its_profile()
+    {
+        var path = WriteConfig(Config);
+
+        var byDefault = DatabricksMlflow.ResolveConfig("databricks", _ => null, path);
+        var named = DatabricksMlflow.ResolveConfig("databricks://staging", _ => null, path);
+
+        Assert.Equal(("https://adb-111.azuredatabricks.net", "dapi-default", "DEFAULT"), (byDefault.Host, byDefault.Token, byDefault.Profile));
+        Assert.Equal("https://staging.cloud.databricks.com", named.Host);
+        Assert.True(named.UsesOAuth);
+        Assert.DoesNotContain("sp-secret", named.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Environment_wins_for_the_plain_uri_but_not_for_a_named_profile()
+    {
+        var path = WriteConfig(Config);
+        var env = new Dictionary<string, string> { ["DATABRICKS_HOST"] = "https://env.cloud.databricks.com", ["DATABRICKS_TOKEN"] = "dapi-env" };
+
+        var plain = DatabricksMlflow.ResolveConfig("databricks", n => env.GetValueOrDefault(n), path);
+        var named = DatabricksMlflow.ResolveConfig("databricks://staging", n => env.GetValueOrDefault(n), path);
+        var profileVar = DatabricksMlflow.ResolveConfig("databricks", n => n == "DATABRICKS_CONFIG_PROFILE" ? "staging" : null, path);
+
+        Assert.Equal(("https://env.cloud.databricks.com", "dapi-env", null), (plain.Host, plain.Token, plain.Profile));
+        Assert.Equal("staging", named.Profile);
+        Assert.Equal("staging", profileVar.Profile);
+    }
+
+    [Theory]
+    [InlineData("databricks://missing", "has no profile [missing]")]
+    [InlineData("databricks://broken", "has no 'host' key")]
+    [InlineData("databricks://nocreds", "add 'token', or 'client_id' and 'client_secret'")]
+    [InlineData("databricks://scope:prefix", "not supported")]
+    public void Missing_profile_or_keys_give_clear_errors(string uri, string expected)
+    {
+        var path = WriteConfig(Config);
+        var ex = Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig(uri, _ => null, path));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_file_and_environment_is_reported()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig("databricks", _ => null, Path.Combine(_dir, "none")));
+        Assert.Contains("DATABRICKS_HOST", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OAuth_token_is_fetched_cached_and_refreshed_before_expiry()
+    {
+        using var server = WireMockServer.Start();
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost()).InScenario("t").WillSetStateTo("2")
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}"""));
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost()).InScenario("t").WhenStateIs("2")
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"tok-2","token_type":"Bearer","expires_in":3600}"""));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var http = new HttpClient();
+        var credential = DatabricksMlflow.CreateCredential(new DatabricksConfig { Host = server.Url!, ClientId = "sp-id", ClientSecret = ClientSecret }, http, time);
+        var ct = TestContext.Current.CancellationToken;
+
+        Assert.Equal("Bearer tok-1", await AuthorizationAsync(credential, ct));
+        time.Advance(TimeSpan.FromMinutes(50));
+        Assert.Equal("Bearer tok-1", await AuthorizationAsync(credential, ct));
+        Assert.Single(server.LogEntries);
+        time.Advance(TimeSpan.FromMinutes(6)); // inside the 5-minute margin
+        Assert.Equal("Bearer tok-2", await AuthorizationAsync(credential, ct));
+
+        var tokenRequest = server.LogEntries[0];
+        Assert.Equal("Basic " + Convert.ToBase64String("sp-id:dose-SECRET-0c0ffee"u8.ToArray()), Stubs.Header(tokenRequest, "Authorization"));
+        Assert.Equal("grant_type=client_credentials&scope=all-apis", tokenRequest.RequestMessage.Body);
+    }
+
+    [Fact]
+    public async Task Unauthorized_answer_refreshes_once_and_retries()
+    {
+        using var server = WireMockServer.Start();
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost()).InScenario("t").WillSetStateTo("2")
+            .RespondWith(Response.Create().WithBody("""{"access_token":"old","expires_in":3600}"""));
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost()).InScenario("t").WhenStateIs("2")
+            .RespondWith(Response.Create().WithBody("""{"access_token":"new","expires_in":3600}"""));
+        server.Given(Request.Create().WithPath("/api/2.0/mlflow/experiments/get").WithHeader("Authorization", "Bearer old"))
+            .RespondWith(Response.Create().WithStatusCode(401));
+        server.Given(Request.Create().WithPath("/api/2.0/mlflow/experiments/get").WithHeader("Authorization", "Bearer new"))
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Stubs.ExperimentJson));
+        using var tokenHttp = new HttpClient();
+        var credential = DatabricksMlflow.CreateCredential(new DatabricksConfig { Host = server.Url!, ClientId = "id", ClientSecret = ClientSecret }, tokenHttp);
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = server.Url, Credential = credential, MaxRetries = 0 });
+
+        var experiment = await client.Experiments.GetAsync("1", TestContext.Current.CancellationToken);
+
+        Assert.Equal("demo", experiment.Name);
+        Assert.Equal(2, server.LogEntries.Count(e => e.RequestMessage.Path == "/api/2.0/mlflow/experiments/get"));
+        Assert.Equal(2, server.LogEntries.Count(e => e.RequestMessage.Path == "/oidc/v1/token"));
+    }
+
+    [Fact]
+    public async Task Token_endpoint_failure_message_has_no_secret()
+    {
+        using var server = WireMockServer.Start();
+        server.Given(Request.Create().WithPath("/oidc/v1/token")).RespondWith(Response.Create().WithStatusCode(401).WithBody("bad " + ClientSecret));
+        using var http = new HttpClient();
+        var credential = DatabricksMlflow.CreateCredential(new DatabricksConfig { Host = server.Url!, ClientId = "id", ClientSecret = ClientSecret }, http);
+
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => AuthorizationAsync(credential, TestContext.Current.CancellationToken));
+
+        Assert.Contains("HTTP 401", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(ClientSecret, ex.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configure_maps_the_uri_to_the_workspace_host()
+    {
+        var options = new MlflowClientOptions { TrackingUri = "databricks" };
+        DatabricksMlflow.Configure(options, new DatabricksConfig { Host = "https://ws.cloud.databricks.com", Token = "dapi-123" });
+
+        Assert.Equal("https://ws.cloud.databricks.com", options.TrackingUri);
+        Assert.NotNull(options.Credential);
+        Assert.DoesNotContain("dapi-123", options.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rate_limit_handler_spaces_requests()
+    {
+        using var server = WireMockServer.Start();
+        server.Given(Request.Create().UsingGet()).RespondWith(Response.Create().WithStatusCode(200));
+        using var http = new HttpClient(new DatabricksRateLimitHandler(requestsPerSecond: 20) { InnerHandler = new SocketsHttpHandler() });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => http.GetAsync(new Uri(server.Url + "/x"), TestContext.Current.CancellationToken)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(400), $"30 requests at 20/s took only {watch.Elapsed}");
+    }
+
+    private static async Task<string?> AuthorizationAsync(MlflowCredential credential, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "https://example.invalid/");
+        await credential.AuthenticateAsync(request, ct);
+        return request.Headers.Authorization?.ToString();
+    }
+}
