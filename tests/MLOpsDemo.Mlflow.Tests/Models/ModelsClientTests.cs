@@ -209,6 +209,34 @@ public sealed class ModelsClientTests : IDisposable
         Assert.True(File.Exists(downloaded.GetDataPath()));
     }
 
+    [Fact]
+    public async Task With_the_real_artifacts_client_uploads_by_put_and_downloads_by_get()
+    {
+        StubMlflow2();
+        const string Proxy = "/api/2.0/mlflow-artifacts/artifacts";
+        _server.Given(WireMock.RequestBuilders.Request.Create().WithPath(new WireMock.Matchers.WildcardMatcher(Proxy + "/1/r1/artifacts/model/*")).UsingPut())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody("{}"));
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = _server.Url!, MaxRetries = 0 });
+
+        var logged = await client.Models.LogModelAsync("r1", OnnxOptions(), Ct);
+
+        var puts = _server.LogEntries.Where(e => e.RequestMessage.Method == "PUT").ToDictionary(e => e.RequestMessage.Path[(Proxy.Length + 1)..], e => e.RequestMessage.BodyAsBytes ?? System.Text.Encoding.UTF8.GetBytes(e.RequestMessage.Body ?? ""));
+        Assert.Equal(["1/r1/artifacts/model/MLmodel", "1/r1/artifacts/model/input_example.json", "1/r1/artifacts/model/model.onnx", "1/r1/artifacts/model/serving_input_example.json"], puts.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, puts["1/r1/artifacts/model/model.onnx"]);
+
+        // Serve what was uploaded back to the download.
+        var mlmodel = System.Text.Encoding.UTF8.GetString(puts["1/r1/artifacts/model/MLmodel"]);
+        Json(_server, "GET", Proxy, $$"""{"files": [{"path": "MLmodel", "is_dir": false, "file_size": {{puts["1/r1/artifacts/model/MLmodel"].Length}}}, {"path": "model.onnx", "is_dir": false, "file_size": 4}]}""", query: [("path", "1/r1/artifacts/model")]);
+        _server.Given(WireMock.RequestBuilders.Request.Create().WithPath(Proxy + "/1/r1/artifacts/model/MLmodel").UsingGet()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "text/plain").WithBody(mlmodel));
+        _server.Given(WireMock.RequestBuilders.Request.Create().WithPath(Proxy + "/1/r1/artifacts/model/model.onnx").UsingGet()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/octet-stream").WithBody(new byte[] { 1, 2, 3, 4 }));
+        Json(_server, "GET", MlflowApi + "/model-versions/get-download-uri", """{"artifact_uri": "mlflow-artifacts:/1/r1/artifacts/model"}""", query: [("name", "iris"), ("version", "4")]);
+
+        var downloaded = await client.Models.DownloadModelAsync("models:/iris/4", Path.Combine(_work, "dl"), Ct);
+
+        Assert.Equal(logged.Model.ModelUuid, downloaded.Model.ModelUuid);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, await File.ReadAllBytesAsync(downloaded.GetDataPath()!, Ct));
+    }
+
     private sealed class ClientWithArtifacts(MlflowClientOptions options, ArtifactsClient artifacts) : MlflowClient(options)
     {
         public override ArtifactsClient Artifacts => artifacts;
