@@ -43,7 +43,11 @@ public static class MlflowTelemetry
     /// <summary>The name of the counter of points the background logging pipeline could not send.</summary>
     public const string PointsFailedInstrument = "mlflow.client.logging.points.failed";
 
-    /// <summary>The name of the up-down counter of points waiting in the background logging queue.</summary>
+    /// <summary>
+    /// The name of the up-down counter of points in batches that the background logging pipeline is sending or
+    /// retrying (it grows while the server is unreachable). Points are counted per batch, so the logging hot path stays
+    /// free of instrument calls.
+    /// </summary>
     public const string QueueDepthInstrument = "mlflow.client.logging.queue.depth";
 }
 

@@ -12,7 +12,7 @@ namespace MLOpsDemo.Mlflow;
 /// queue the data and return; a background loop sends it in log-batch requests. Disposing flushes and ends the run
 /// <see cref="RunStatus.Finished"/>. Thread-safe: any number of tasks may log to one run concurrently.
 /// </summary>
-public sealed class MlflowRun : IAsyncDisposable
+public sealed partial class MlflowRun : IAsyncDisposable
 {
     private static readonly AsyncLocal<RunSlot?> s_current = new();
 

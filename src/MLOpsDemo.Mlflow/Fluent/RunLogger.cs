@@ -281,6 +281,8 @@ internal sealed class RunLogger
         }
 
         SignalRoom();
+        var count = batch.Count;
+        Diagnostics.MlflowInstruments.RecordQueued(count);
         var backoff = _options.RetryBackoff;
         long? firstFailure = null;
         while (true)
@@ -289,6 +291,7 @@ internal sealed class RunLogger
             {
                 _client.ThrowIfDisposed();
                 await _client.Store.LogBatchAsync(_runId, batch.Metrics, batch.Params, batch.Tags, CancellationToken.None).ConfigureAwait(false);
+                Diagnostics.MlflowInstruments.RecordSent(count);
                 break;
             }
             catch (Exception ex) when (IsTransient(ex) && !GaveUp(ref firstFailure))
@@ -299,6 +302,7 @@ internal sealed class RunLogger
             }
             catch (Exception ex)
             {
+                Diagnostics.MlflowInstruments.RecordFailed(count);
                 RecordLoss(batch, ex);
                 break;
             }

@@ -110,7 +110,7 @@ public sealed class MlflowResilienceHandler : DelegatingHandler
                 DelayGenerator = args => new ValueTask<TimeSpan?>(ComputeDelay(options, args.AttemptNumber, args.Outcome.Result)),
                 OnRetry = args =>
                 {
-                    Retrying?.Invoke(this, new MlflowRetryEventArgs(args.AttemptNumber + 1, args.RetryDelay, (int?)args.Outcome.Result?.StatusCode, args.Outcome.Exception));
+                    Retrying?.Invoke(this, new MlflowRetryEventArgs(args.AttemptNumber + 2, args.RetryDelay, (int?)args.Outcome.Result?.StatusCode, args.Outcome.Exception));
                     args.Outcome.Result?.Dispose();
                     return default;
                 },
