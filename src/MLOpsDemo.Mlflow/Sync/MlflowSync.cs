@@ -250,19 +250,59 @@ public sealed class MlflowSync
             return;
         }
 
-        var local = ArtifactPaths.ToLocalPath(run.Info.ArtifactUri);
-        if (local is null || !Directory.Exists(local) || !Directory.EnumerateFileSystemEntries(local).Any())
+        if (string.IsNullOrEmpty(run.Info.ArtifactUri))
         {
             return;
         }
 
+        var local = ArtifactPaths.ToLocalPath(run.Info.ArtifactUri);
+        string? downloaded = null;
         try
         {
+            if (local is null)
+            {
+                // A remote source (e.g. a server's proxied artifacts): download the run's tree first, then upload it.
+                var hasFiles = false;
+                await foreach (var _ in _source.Artifacts.ListAsync(run.Info.RunId, cancellationToken: cancellationToken).ConfigureAwait(false))
+                {
+                    hasFiles = true;
+                    break;
+                }
+
+                if (!hasFiles)
+                {
+                    return;
+                }
+
+                downloaded = Path.Combine(Path.GetTempPath(), "mlflow-sync-" + Guid.NewGuid().ToString("N"));
+                Directory.CreateDirectory(downloaded);
+                local = await _source.Artifacts.DownloadAsync(run.Info.ArtifactUri, downloaded, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!Directory.Exists(local) || !Directory.EnumerateFileSystemEntries(local).Any())
+            {
+                return;
+            }
+
             await _destination.Artifacts.LogArtifactsAsync(destinationRunId, local, null, cancellationToken).ConfigureAwait(false);
         }
         catch (NotSupportedException ex)
         {
-            state.ArtifactsSkippedReason = $"Artifacts were not copied: the artifact client is not available ({ex.Message}).";
+            state.ArtifactsSkippedReason = $"Artifacts were not copied: {ex.Message}";
+        }
+        finally
+        {
+            if (downloaded is not null)
+            {
+                try
+                {
+                    Directory.Delete(downloaded, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // A temp folder left behind is harmless.
+                }
+            }
         }
     }
 
