@@ -21,22 +21,27 @@ for (var i = 0; i + 1 < args.Length; i += 2)
     }
 }
 
-var runId = Environment.GetEnvironmentVariable("MLFLOW_RUN_ID");
-if (string.IsNullOrEmpty(runId))
+if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("MLFLOW_RUN_ID")))
 {
     Console.Error.WriteLine("MLFLOW_RUN_ID is not set: run this program as an MLflow project (see samples/ProjectRunner).");
     return 2;
 }
 
-// The tracking URI and credentials come from the environment the parent handed over.
+// The tracking URI and credentials come from the environment the parent handed over. StartRunAsync attaches to the
+// run in MLFLOW_RUN_ID instead of creating one, and leaving the scope flushes without ending it: the parent ends it
+// from the exit code.
 using var client = new MlflowClient();
-Console.WriteLine($"Training with alpha={alpha.ToString(CultureInfo.InvariantCulture)} for {epochs} epochs in run {runId} ({client.TrackingUri})");
-for (var epoch = 0; epoch < epochs; epoch++)
+await using (var run = await client.StartRunAsync())
 {
-    var loss = 1.0 / (1.0 + (alpha * (epoch + 1)));
-    await client.Runs.LogMetricAsync(runId, "loss", loss, step: epoch);
-    Console.WriteLine($"epoch {epoch}: loss={loss.ToString("F4", CultureInfo.InvariantCulture)}");
+    Console.WriteLine($"Training with alpha={alpha.ToString(CultureInfo.InvariantCulture)} for {epochs} epochs in run {run.RunId} ({client.TrackingUri})");
+    for (var epoch = 0; epoch < epochs; epoch++)
+    {
+        var loss = 1.0 / (1.0 + (alpha * (epoch + 1)));
+        run.LogMetric("loss", loss, step: epoch);
+        Console.WriteLine($"epoch {epoch}: loss={loss.ToString("F4", CultureInfo.InvariantCulture)}");
+    }
+
+    run.SetTag("trained.by", ".NET child process");
 }
 
-await client.Runs.SetTagAsync(runId, "trained.by", ".NET child process");
 return 0;
