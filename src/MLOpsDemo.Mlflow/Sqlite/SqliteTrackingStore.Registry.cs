@@ -50,7 +50,9 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                 }
 
                 // Tags, versions and aliases follow through ON UPDATE CASCADE (foreign keys are on).
-                Execute("UPDATE registered_models SET name = $new, last_updated_time = $now WHERE name = $name", ("$new", newName), ("$now", Now()), ("$name", name));
+                var now = Now();
+                Execute("UPDATE registered_models SET name = $new, last_updated_time = $now WHERE name = $name", ("$new", newName), ("$now", now), ("$name", name));
+                Execute("UPDATE model_versions SET last_updated_time = $now WHERE name = $new", ("$now", now), ("$new", newName));
                 return ReadRegisteredModel(newName);
             },
             cancellationToken);
@@ -141,7 +143,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                     {
                         storage = Scalar("SELECT storage_location FROM model_versions WHERE name = $n AND version = $v AND current_stage <> $deleted", ("$n", parts[0]), ("$v", referencedVersion), ("$deleted", DeletedInternal)) as string ?? source;
                     }
-                    else if (parts.Length == 1 && Scalar("SELECT artifact_location FROM logged_models WHERE model_id = $id", ("$id", parts[0])) is string location)
+                    else if (parts.Length == 1 && _flavor!.HasLoggedModels && Scalar("SELECT artifact_location FROM logged_models WHERE model_id = $id", ("$id", parts[0])) is string location)
                     {
                         storage = location;
                         runId ??= Scalar("SELECT source_run_id FROM logged_models WHERE model_id = $id", ("$id", parts[0])) as string;
@@ -200,6 +202,11 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
     public Task<MlflowPage<ModelVersion>> SearchModelVersionsAsync(string? filter, IReadOnlyList<string>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken)
     {
         var where = RegistryFilter.ToSql(filter, forVersions: true, alias: "v", out var parameters);
+        if (filter is null || !filter.Contains(PromptTag, StringComparison.Ordinal))
+        {
+            where += $" AND NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = v.name AND p.key = '{PromptTag}' AND LOWER(p.value) = 'true')";
+        }
+
         var order = RegistryFilter.OrderSql(orderBy, forVersions: true, alias: "v");
         var offset = PageToken.Decode(pageToken);
         return RunAsync(
@@ -486,11 +493,17 @@ internal static class RegistryFilter
             {
                 "name" => $"{alias}.name",
                 "creation_timestamp" or "creation_time" => $"{alias}.creation_time",
-                "last_updated_timestamp" or "last_updated_time" => $"{alias}.last_updated_time",
+                "last_updated_timestamp" or "last_updated_time" or "timestamp" => $"{alias}.last_updated_time",
                 "version_number" or "version" when forVersions => $"{alias}.version",
                 _ => throw SqliteTrackingStore.InvalidParameter($"Invalid order_by key '{tokens[0]}'. Use name, creation_timestamp or last_updated_timestamp{(forVersions ? " or version_number" : "")}."),
             };
             parts.Add(column + (tokens.Length == 2 && tokens[1].Equals("DESC", StringComparison.OrdinalIgnoreCase) ? " DESC" : " ASC"));
+        }
+
+        if (forVersions && parts.Count == 0)
+        {
+            // MLflow's default for model versions: last_updated_timestamp DESC, name ASC, version_number DESC.
+            parts.Add($"{alias}.last_updated_time DESC");
         }
 
         parts.Add($"{alias}.name ASC");
