@@ -58,8 +58,8 @@ public class SqliteRegistryTests
         Assert.Equal("yes", v1.Tags["candidate"]);
         Assert.Equal("described", (await registry.UpdateVersionAsync("golden-final", "1", "described", Ct)).Description);
         Assert.Equal(source, await registry.GetVersionDownloadUriAsync("golden-final", "1", Ct));
-        var versions = await ToListAsync(registry.SearchVersionsAsync(new SearchModelVersionsOptions { Filter = "name = 'golden-final'" }, Ct));
-        Assert.Equal(["2", "1"], versions.Select(v => v.Version)); // name ASC, version DESC
+        var versions = await ToListAsync(registry.SearchVersionsAsync(new SearchModelVersionsOptions { Filter = "name = 'golden-final'", OrderBy = ["name ASC"] }, Ct));
+        Assert.Equal(["2", "1"], versions.Select(v => v.Version)); // name ASC, then version DESC appended
         var byRun = await ToListAsync(registry.SearchVersionsAsync(new SearchModelVersionsOptions { Filter = $"run_id = '{run.Info.RunId}' AND version_number = 1" }, Ct));
         Assert.Equal("1", Assert.Single(byRun).Version);
         await registry.SetVersionTagAsync("golden-final", "1", "validated", "true", Ct);
