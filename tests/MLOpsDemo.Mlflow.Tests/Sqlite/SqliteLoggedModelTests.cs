@@ -250,4 +250,28 @@ public class SqliteLoggedModelTests
         var downloaded = await client.Models.DownloadModelAsync("models:/legacy-model/1", Path.Combine(folder.Path, "out"), Ct);
         Assert.True(File.Exists(Path.Combine(downloaded.LocalPath, "model.onnx")));
     }
+
+    [Fact]
+    public async Task Readme_example_runs_on_a_local_store()
+    {
+        using var folder = new TempFolder();
+        var modelFile = Path.Combine(folder.Path, "model.onnx");
+        await File.WriteAllBytesAsync(modelFile, [7, 7, 7], Ct);
+
+        // docs/readme/sqlite.md, "Model registry and logged models on the local store" (paths made absolute).
+        using var client = new MlflowClient(folder.Uri);
+        var experiment = await client.Experiments.GetOrCreateAsync("local-models", Ct);
+        var run = await client.Runs.CreateAsync(experiment.ExperimentId, cancellationToken: Ct);
+        var logged = await client.Models.LogModelAsync(run.Info.RunId, new LogModelOptions
+        {
+            Flavor = new OnnxFlavor(),
+            ModelFile = modelFile,
+            RegisteredModelName = "iris",
+        }, Ct);
+        await client.ModelRegistry.SetAliasAsync("iris", "champion", logged.RegisteredVersion!.Version, Ct);
+        var model = await client.Models.DownloadModelAsync("models:/iris@champion", Path.Combine(folder.Path, "downloaded-model"), Ct);
+
+        Assert.Equal(("iris", "1", logged.ModelId), (model.Source.Name, model.Source.Version, model.Source.ModelId));
+        Assert.Equal([7, 7, 7], await File.ReadAllBytesAsync(Path.Combine(model.LocalPath, "model.onnx"), Ct));
+    }
 }
