@@ -34,7 +34,10 @@ public static class MlflowTelemetry
     /// <summary>The name of the retry counter.</summary>
     public const string RetriesInstrument = "mlflow.client.retries";
 
-    /// <summary>The name of the counter of points queued by the background logging pipeline.</summary>
+    /// <summary>
+    /// The name of the counter of points the background logging pipeline took from its queue into a log-batch request
+    /// (counted once per batch, however often the batch is retried).
+    /// </summary>
     public const string PointsQueuedInstrument = "mlflow.client.logging.points.queued";
 
     /// <summary>The name of the counter of points the background logging pipeline sent.</summary>
@@ -44,9 +47,10 @@ public static class MlflowTelemetry
     public const string PointsFailedInstrument = "mlflow.client.logging.points.failed";
 
     /// <summary>
-    /// The name of the up-down counter of points in batches that the background logging pipeline is sending or
-    /// retrying (it grows while the server is unreachable). Points are counted per batch, so the logging hot path stays
-    /// free of instrument calls.
+    /// The name of the observable up-down counter of points logged through runs of this process and not yet stored:
+    /// waiting in a run's buffer or in a batch being sent or retried (it grows while the server is unreachable, up to
+    /// <see cref="RunLoggingOptions.BufferCapacity"/> per run). It is read from the buffers when a listener collects,
+    /// so the logging hot path makes no instrument calls; the points counters are updated once per batch.
     /// </summary>
     public const string QueueDepthInstrument = "mlflow.client.logging.queue.depth";
 }
@@ -73,27 +77,18 @@ internal static class MlflowInstruments
     public static readonly Counter<long> PointsFailed = Meter.CreateCounter<long>(
         MlflowTelemetry.PointsFailedInstrument, unit: "{point}", description: "Metrics, params and tags the background logging pipeline could not send.");
 
-    public static readonly UpDownCounter<long> QueueDepth = Meter.CreateUpDownCounter<long>(
-        MlflowTelemetry.QueueDepthInstrument, unit: "{point}", description: "Points waiting in the background logging queue.");
+    public static readonly ObservableUpDownCounter<long> QueueDepth = Meter.CreateObservableUpDownCounter(
+        MlflowTelemetry.QueueDepthInstrument,
+        static () => Fluent.RunLogger.TotalBacklog(),
+        unit: "{point}",
+        description: "Points logged through runs and not yet stored: buffered, or in a batch being sent or retried.");
 
-    /// <summary>For the logging pipeline: <paramref name="count"/> points entered the queue.</summary>
-    public static void RecordQueued(long count)
-    {
-        PointsQueued.Add(count);
-        QueueDepth.Add(count);
-    }
+    /// <summary>For the logging pipeline: a batch of <paramref name="count"/> points was taken from the queue.</summary>
+    public static void RecordQueued(long count) => PointsQueued.Add(count);
 
-    /// <summary>For the logging pipeline: <paramref name="count"/> points left the queue and were sent.</summary>
-    public static void RecordSent(long count)
-    {
-        PointsSent.Add(count);
-        QueueDepth.Add(-count);
-    }
+    /// <summary>For the logging pipeline: a batch of <paramref name="count"/> points was stored.</summary>
+    public static void RecordSent(long count) => PointsSent.Add(count);
 
-    /// <summary>For the logging pipeline: <paramref name="count"/> points left the queue and failed.</summary>
-    public static void RecordFailed(long count)
-    {
-        PointsFailed.Add(count);
-        QueueDepth.Add(-count);
-    }
+    /// <summary>For the logging pipeline: a batch of <paramref name="count"/> points was given up.</summary>
+    public static void RecordFailed(long count) => PointsFailed.Add(count);
 }

@@ -16,6 +16,9 @@ internal sealed class RunLogger
     private const int MaxCachedKeys = 10_000;
     private const int RecentKeySlots = 16;
 
+    /// <summary>Loggers whose loop is running, for the queue-depth instrument.</summary>
+    private static readonly ConcurrentDictionary<RunLogger, byte> s_live = new();
+
     private readonly MlflowClient _client;
     private readonly string _runId;
     private readonly RunLoggingOptions _options;
@@ -35,6 +38,7 @@ internal sealed class RunLogger
     private int _lostTags;
     private Exception? _lastLossCause;
     private volatile bool _completed;
+    private int _inBatch; // points taken from the channel and not yet stored or given up (written by the loop only)
 
     public RunLogger(MlflowClient client, string runId, Action<MlflowLoggingFailedEventArgs> onFailure)
     {
@@ -51,11 +55,28 @@ internal sealed class RunLogger
             AllowSynchronousContinuations = false,
         });
         _writer = _channel.Writer;
+        s_live.TryAdd(this, 0);
+        GC.KeepAlive(Diagnostics.MlflowInstruments.QueueDepth); // creates the instruments, so listeners see the depth from the first run on
         _loop = Task.Run(RunLoopAsync);
     }
 
     /// <summary>How many items are buffered and not yet taken by the sender.</summary>
     public int Pending => _channel.Reader.Count;
+
+    /// <summary>Points buffered or in the batch being sent (read by the queue-depth instrument when it is collected).</summary>
+    public long Backlog => _channel.Reader.Count + Volatile.Read(ref _inBatch);
+
+    /// <summary>The <see cref="Backlog"/> of every running logger of the process.</summary>
+    public static long TotalBacklog()
+    {
+        long total = 0;
+        foreach (var logger in s_live.Keys)
+        {
+            total += logger.Backlog;
+        }
+
+        return total;
+    }
 
     /// <summary>
     /// Validates a metric key once (then remembers it) and returns its JSON cost. A tiny identity-keyed cache in
@@ -200,6 +221,18 @@ internal sealed class RunLogger
 
     private async Task RunLoopAsync()
     {
+        try
+        {
+            await RunLoopCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            s_live.TryRemove(this, out _);
+        }
+    }
+
+    private async Task RunLoopCoreAsync()
+    {
         var reader = _channel.Reader;
         var batch = new LogBatchBuilder();
         var interval = _options.FlushInterval;
@@ -226,6 +259,8 @@ internal sealed class RunLogger
                     batchStarted = _time.GetTimestamp();
                     batch.TryAdd(point);
                 }
+
+                Volatile.Write(ref _inBatch, batch.Count);
 
                 if (batch.IsFull)
                 {
@@ -309,6 +344,7 @@ internal sealed class RunLogger
         }
 
         batch.Clear();
+        Volatile.Write(ref _inBatch, 0);
     }
 
     private bool GaveUp(ref long? firstFailure)

@@ -44,7 +44,7 @@ internal sealed partial class SqliteTrackingStore : ILoggedModelStore
                     $"INSERT INTO logged_models ({LoggedModelColumns}, lifecycle_stage) VALUES ($id, $e, $name, $loc, $now, $now, 1, $type, $run, NULL, 'active')",
                     ("$id", modelId),
                     ("$e", id),
-                    ("$name", options.Name ?? RunNameGenerator.Generate()),
+                    ("$name", string.IsNullOrEmpty(options.Name) ? RunNameGenerator.Generate() : options.Name),
                     ("$loc", artifactLocation),
                     ("$now", now),
                     ("$type", options.ModelType),

@@ -1,277 +1,82 @@
-using Microsoft.Extensions.Time.Testing;
-using MLOpsDemo.Mlflow.Registry;
+using MLOpsDemo.Mlflow.LoggedModels;
 
 namespace MLOpsDemo.Mlflow.Tests.Sqlite;
 
-/// <summary>
-/// MLflow 3 logged models on the embedded store: the golden 103–113 flow through the public API, the rows MLflow's SQL
-/// store writes (SQLSTORE.md §6.8), search, and model logging + registration + download end to end.
-/// </summary>
+/// <summary>MLflow 3 logged models on the embedded store: the golden 103–113 flow, the golden database, and 2.22 files.</summary>
 public class SqliteLoggedModelTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Logged_model_lifecycle_follows_the_golden_flow()
+    public async Task Logged_model_lifecycle_matches_the_server()
     {
         using var folder = new TempFolder();
-        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000));
-        using var client = folder.Client(time);
-        var location = Path.Combine(folder.Path, "store");
-        var experimentId = await client.Experiments.CreateAsync("logged", artifactLocation: location, cancellationToken: Ct);
+        using var client = folder.Client();
+        var experimentId = await client.Experiments.CreateAsync("logged", artifactLocation: Path.Combine(folder.Path, "store"), cancellationToken: Ct);
         var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
 
-        var created = await client.LoggedModels.CreateAsync(
-            experimentId,
-            new CreateLoggedModelOptions
-            {
-                Name = "golden-logged-model",
-                ModelType = "classifier",
-                SourceRunId = run.Info.RunId,
-                Params = new Dictionary<string, string> { ["alpha"] = "0.5" },
-                Tags = new Dictionary<string, string> { ["framework"] = "onnx", ["scratch"] = "to-be-deleted" },
-            },
-            Ct);
+        var created = await client.LoggedModels.CreateAsync(experimentId, new CreateLoggedModelOptions
+        {
+            Name = "golden-logged-model",
+            ModelType = "demo",
+            SourceRunId = run.Info.RunId,
+            Params = new Dictionary<string, string> { ["alpha"] = "0.5" },
+            Tags = new Dictionary<string, string> { ["framework"] = "none", ["scratch"] = "x" },
+        }, Ct);
         Assert.Matches("^m-[0-9a-f]{32}$", created.Info.ModelId);
         Assert.Equal(LoggedModelStatus.Pending, created.Info.Status);
-        Assert.Equal($"{location}/models/{created.Info.ModelId}/artifacts", created.Info.ArtifactUri);
-        Assert.Equal(experimentId, created.Info.ExperimentId);
-        Assert.Equal(("golden-logged-model", "classifier", run.Info.RunId), (created.Info.Name, created.Info.ModelType, created.Info.SourceRunId));
-        Assert.Equal(time.GetUtcNow().ToUnixTimeMilliseconds(), created.Info.CreationTimestampMs);
-        Assert.Equal(created.Info.CreationTimestampMs, created.Info.LastUpdatedTimestampMs);
+        Assert.Equal(Path.Combine(folder.Path, "store") + "/models/" + created.Info.ModelId + "/artifacts", created.Info.ArtifactUri);
         Assert.Equal("0.5", created.Data.Params["alpha"]);
-        Assert.Equal(["framework", "scratch"], created.Info.Tags.Keys.Order(StringComparer.Ordinal));
-        var fetched = await client.LoggedModels.GetAsync(created.Info.ModelId, Ct);
-        Assert.Equal(created.Info, fetched.Info with { Tags = created.Info.Tags, Registrations = created.Info.Registrations });
-        Assert.Equal(created.Info.Tags, fetched.Info.Tags);
-        Assert.Equal(created.Data.Params, fetched.Data.Params);
 
-        time.Advance(TimeSpan.FromMilliseconds(33));
         var ready = await client.LoggedModels.FinalizeAsync(created.Info.ModelId, LoggedModelStatus.Ready, Ct);
         Assert.Equal(LoggedModelStatus.Ready, ready.Info.Status);
-        Assert.Equal(created.Info.CreationTimestampMs + 33, ready.Info.LastUpdatedTimestampMs);
-
-        time.Advance(TimeSpan.FromMilliseconds(5));
-        await client.LoggedModels.SetTagsAsync(created.Info.ModelId, new Dictionary<string, string> { ["stage"] = "candidate", ["framework"] = "onnx-1.17" }, Ct);
+        await client.LoggedModels.SetTagsAsync(created.Info.ModelId, new Dictionary<string, string> { ["stage"] = "candidate" }, Ct);
         await client.LoggedModels.DeleteTagAsync(created.Info.ModelId, "scratch", Ct);
-        var missingTag = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.DeleteTagAsync(created.Info.ModelId, "scratch", Ct));
-        Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, missingTag.ErrorCode);
+        await client.LoggedModels.LogMetricAsync(created.Info.ModelId, run.Info.RunId, "val_acc", 0.93, step: 1, cancellationToken: Ct);
+        var read = await client.LoggedModels.GetAsync(created.Info.ModelId, Ct);
+        Assert.Equal(["framework", "stage"], read.Info.Tags.Keys.Order());
+        var metric = Assert.Single(read.Data.Metrics);
+        Assert.Equal(("val_acc", 0.93, run.Info.RunId), (metric.Key, metric.Value, metric.RunId));
 
-        await client.Runs.LogOutputsAsync(run.Info.RunId, [new ModelOutput { ModelId = created.Info.ModelId, Step = 3 }], Ct);
-        await client.LoggedModels.LogMetricAsync(created.Info.ModelId, run.Info.RunId, "eval_acc", 0.91, step: 3, timestamp: DateTimeOffset.FromUnixTimeMilliseconds(1_767_226_300_000), cancellationToken: Ct);
-
-        var after = await client.LoggedModels.GetAsync(created.Info.ModelId, Ct);
-        Assert.Equal(ready.Info.LastUpdatedTimestampMs, after.Info.LastUpdatedTimestampMs); // tags do not touch the timestamp
-        Assert.Equal(new Dictionary<string, string> { ["framework"] = "onnx-1.17", ["stage"] = "candidate" }, after.Info.Tags);
-        var metric = Assert.Single(after.Data.Metrics);
-        Assert.Equal(("eval_acc", 0.91, 1_767_226_300_000L, 3L, created.Info.ModelId, run.Info.RunId), (metric.Key, metric.Value, metric.Timestamp, metric.Step, metric.ModelId, metric.RunId));
-        var output = Assert.Single((await client.Runs.GetAsync(run.Info.RunId, Ct)).Outputs.ModelOutputs);
-        Assert.Equal((created.Info.ModelId, 3L), (output.ModelId, output.Step));
-
-        var found = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = "name = 'golden-logged-model'", PageSize = 10 }, Ct);
+        var found = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = "name = 'golden-logged-model' AND tags.stage = 'candidate'" }, Ct);
         Assert.Equal(created.Info.ModelId, Assert.Single(found.Items).Info.ModelId);
-        Assert.Null(found.NextPageToken);
+        var none = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = "model_type = 'other'" }, Ct);
+        Assert.Empty(none.Items);
 
         await client.LoggedModels.DeleteAsync(created.Info.ModelId, Ct);
         var gone = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.GetAsync(created.Info.ModelId, Ct));
-        Assert.Equal((404, MlflowErrorCodes.ResourceDoesNotExist), ((int)gone.StatusCode, gone.ErrorCode));
-        Assert.Equal($"Logged model with ID '{created.Info.ModelId}' not found.", gone.ServerMessage ?? gone.Message);
-        Assert.Empty((await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId] }, Ct)).Items);
-        await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.FinalizeAsync(created.Info.ModelId, cancellationToken: Ct));
-        await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SetTagsAsync(created.Info.ModelId, new Dictionary<string, string> { ["a"] = "b" }, Ct));
-
-        // The rows as MLflow's SQL store writes them: integer status, soft delete, children with the experiment id.
-        using var db = SqliteGolden.Open(folder.DatabasePath);
-        Assert.Equal(2L, SqliteGolden.Scalar(db, "SELECT status FROM logged_models WHERE model_id = $m", ("$m", created.Info.ModelId)));
-        Assert.Equal("deleted", SqliteGolden.Scalar(db, "SELECT lifecycle_stage FROM logged_models WHERE model_id = $m", ("$m", created.Info.ModelId)));
-        Assert.Equal(long.Parse(experimentId, System.Globalization.CultureInfo.InvariantCulture), SqliteGolden.Scalar(db, "SELECT experiment_id FROM logged_model_params WHERE model_id = $m AND param_key = 'alpha'", ("$m", created.Info.ModelId)));
-        Assert.Equal(2L, SqliteGolden.Scalar(db, "SELECT count(*) FROM logged_model_tags WHERE model_id = $m", ("$m", created.Info.ModelId)));
-        Assert.Equal(0.91, SqliteGolden.Scalar(db, "SELECT metric_value FROM logged_model_metrics WHERE model_id = $m", ("$m", created.Info.ModelId)));
+        Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, gone.ErrorCode);
     }
 
     [Fact]
-    public async Task Create_checks_the_experiment_and_generates_a_name()
+    public async Task The_logged_model_written_by_python_mlflow_3_11_reads_back()
     {
         using var folder = new TempFolder();
+        File.Copy(Path.Combine(SqliteGolden.Directory, "populated-3.11.db"), folder.DatabasePath);
         using var client = folder.Client();
-        var missing = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.CreateAsync("424242", cancellationToken: Ct));
-        Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, missing.ErrorCode);
 
-        var experimentId = await client.Experiments.CreateAsync("soon-deleted", cancellationToken: Ct);
-        var unnamed = await client.LoggedModels.CreateAsync(experimentId, cancellationToken: Ct);
-        Assert.Matches("^[a-z]+-[a-z]+-[0-9]+$", unnamed.Info.Name);
-        var experiment = await client.Experiments.GetAsync(experimentId, Ct);
-        Assert.Equal($"{experiment.ArtifactLocation}/models/{unnamed.Info.ModelId}/artifacts", unnamed.Info.ArtifactUri);
+        var model = await client.LoggedModels.GetAsync("m-c83f21ef64d84b38b34f1cd96da7b644", Ct);
 
-        await client.Experiments.DeleteAsync(experimentId, Ct);
-        var inactive = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.CreateAsync(experimentId, cancellationToken: Ct));
-        Assert.Equal(MlflowErrorCodes.InvalidParameterValue, inactive.ErrorCode);
+        Assert.Equal("golden-logged-model", model.Info.Name);
+        Assert.Equal(LoggedModelStatus.Ready, model.Info.Status);
+        Assert.Equal("demo", model.Info.ModelType);
+        Assert.Equal("c8884c635d404593bdc902531877b267", model.Info.SourceRunId);
+        Assert.Equal("/srv/golden-3.11/mlruns/1/models/m-c83f21ef64d84b38b34f1cd96da7b644/artifacts", model.Info.ArtifactUri);
+        Assert.Equal("none", model.Info.Tags["framework"]);
+        Assert.Equal("0.5", model.Data.Params["alpha"]);
+        Assert.Contains(model.Data.Metrics, m => m.Key == "val_acc" && m.Value == 0.93);
     }
 
     [Fact]
-    public async Task Search_filters_orders_and_pages_like_the_sql_store()
-    {
-        using var folder = new TempFolder();
-        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000)) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) };
-        using var client = folder.Client(time);
-        var exp1 = await client.Experiments.CreateAsync("search-a", cancellationToken: Ct);
-        var exp2 = await client.Experiments.CreateAsync("search-b", cancellationToken: Ct);
-        var run = await client.Runs.CreateAsync(exp1, cancellationToken: Ct);
-        var ids = new Dictionary<string, string>();
-        foreach (var (name, exp, acc, type) in new[] { ("alpha", exp1, 0.7, "tree"), ("beta", exp1, 0.9, "linear"), ("gamma", exp2, 0.8, "tree"), ("Delta", exp1, double.NaN, "linear") })
-        {
-            var model = await client.LoggedModels.CreateAsync(exp, new CreateLoggedModelOptions { Name = name, ModelType = type, SourceRunId = exp == exp1 ? run.Info.RunId : null, Params = new Dictionary<string, string> { ["depth"] = name.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) }, Tags = new Dictionary<string, string> { ["team"] = name == "beta" ? "red" : "blue" } }, Ct);
-            ids[name] = model.Info.ModelId;
-            if (!double.IsNaN(acc) && exp == exp1)
-            {
-                await client.LoggedModels.LogMetricAsync(model.Info.ModelId, run.Info.RunId, "acc", acc, step: 1, cancellationToken: Ct);
-            }
-        }
-
-        await client.LoggedModels.FinalizeAsync(ids["beta"], cancellationToken: Ct);
-
-        async Task<List<string>> Names(SearchLoggedModelsOptions options)
-        {
-            var names = new List<string>();
-            await foreach (var m in client.LoggedModels.SearchAsync(options, Ct))
-            {
-                names.Add(m.Info.Name);
-            }
-
-            return names;
-        }
-
-        // Default order: creation time, newest first.
-        Assert.Equal(["Delta", "beta", "alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1] }));
-        Assert.Equal(["Delta", "gamma", "beta", "alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1, exp2] }));
-        Assert.Equal(["beta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "metrics.acc > 0.8" }));
-        Assert.Equal(["beta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1, exp2], Filter = "tags.team = 'red' AND status = 'READY'" }));
-        Assert.Equal(["Delta", "alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "status = 'PENDING'" }));
-        Assert.Equal(["Delta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "name LIKE 'D%'" }));
-        Assert.Equal(["Delta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "name ILIKE 'd%'" }));
-        Assert.Empty(await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "name LIKE 'd%'" })); // LIKE is case-sensitive
-        Assert.Equal(["gamma", "alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1, exp2], Filter = "params.depth = '5' AND model_type IN ('tree')" }));
-        Assert.Equal(["alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = $"source_run_id = '{run.Info.RunId}' AND name != 'beta' AND model_id != '{ids["Delta"]}'" }));
-
-        // Metric order: models without the metric come last in both directions.
-        Assert.Equal(["beta", "alpha", "Delta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], OrderBy = [new LoggedModelOrderBy("metrics.acc", Ascending: false)] }));
-        Assert.Equal(["alpha", "beta", "Delta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], OrderBy = [new LoggedModelOrderBy("metrics.acc")] }));
-        Assert.Equal(["Delta", "alpha", "beta"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], OrderBy = [new LoggedModelOrderBy("name")] }));
-
-        // Pages: a token continues only the search it came from.
-        var options = new SearchLoggedModelsOptions { ExperimentIds = [exp1], PageSize = 2, OrderBy = [new LoggedModelOrderBy("creation_timestamp")] };
-        var page1 = await client.LoggedModels.SearchPageAsync(options, Ct);
-        Assert.Equal(["alpha", "beta"], page1.Items.Select(m => m.Info.Name));
-        Assert.NotNull(page1.NextPageToken);
-        var page2 = await client.LoggedModels.SearchPageAsync(options with { PageToken = page1.NextPageToken }, Ct);
-        Assert.Equal(["Delta"], page2.Items.Select(m => m.Info.Name));
-        Assert.Null(page2.NextPageToken);
-        Assert.Equal(["alpha", "beta", "Delta"], await Names(options));
-        var mismatch = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(options with { ExperimentIds = [exp2], PageToken = page1.NextPageToken }, Ct));
-        Assert.Equal(MlflowErrorCodes.InvalidParameterValue, mismatch.ErrorCode);
-        var garbage = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(options with { PageToken = "not a token" }, Ct));
-        Assert.Equal(MlflowErrorCodes.InvalidParameterValue, garbage.ErrorCode);
-
-        foreach (var bad in new[] { "owner = 'x'", "metrics.acc > '0.5'", "name > 3", "name = 'a' OR name = 'b'", "params.depth IN ('5')", "status LIKE 'R%'" })
-        {
-            var error = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = bad }, Ct));
-            Assert.Equal(MlflowErrorCodes.InvalidParameterValue, error.ErrorCode);
-        }
-
-        var badOrder = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [exp1], OrderBy = [new LoggedModelOrderBy("params.depth")] }, Ct));
-        Assert.Equal(MlflowErrorCodes.InvalidParameterValue, badOrder.ErrorCode);
-    }
-
-    [Fact]
-    public async Task Log_register_and_download_a_model_by_alias_round_trip()
-    {
-        using var folder = new TempFolder();
-        using var client = folder.Client();
-        var experimentId = await client.Experiments.CreateAsync("models", artifactLocation: Path.Combine(folder.Path, "store"), cancellationToken: Ct);
-        var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
-        await client.Runs.LogParamAsync(run.Info.RunId, "lr", "0.01", Ct);
-        var modelFile = Path.Combine(folder.Path, "trained.onnx");
-        await File.WriteAllBytesAsync(modelFile, [1, 2, 3, 4], Ct);
-
-        var logged = await client.Models.LogModelAsync(
-            run.Info.RunId,
-            new LogModelOptions { Flavor = new OnnxFlavor(), ModelFile = modelFile, RegisteredModelName = "local-iris", ModelType = "classifier", Step = 2 },
-            Ct);
-
-        // MLflow 3 layout: a logged model, linked as the run's output, files under <experiment>/models/<id>/artifacts.
-        Assert.NotNull(logged.ModelId);
-        Assert.Equal("models:/" + logged.ModelId, logged.ModelUri);
-        Assert.Equal(LoggedModelStatus.Ready, logged.LoggedModel!.Info.Status);
-        Assert.Equal("0.01", logged.LoggedModel.Data.Params["lr"]);
-        Assert.True(File.Exists(Path.Combine(folder.Path, "store", "models", logged.ModelId!, "artifacts", "MLmodel")));
-        Assert.Equal((logged.ModelId, 2L), (Assert.Single((await client.Runs.GetAsync(run.Info.RunId, Ct)).Outputs.ModelOutputs) is var o ? (o.ModelId, o.Step) : default));
-        var version = logged.RegisteredVersion!;
-        Assert.Equal(("1", "models:/" + logged.ModelId, run.Info.RunId), (version.Version, version.Source, version.RunId));
-        Assert.Contains("local-iris", (await client.LoggedModels.GetAsync(logged.ModelId!, Ct)).Info.Tags["mlflow.modelVersions"], StringComparison.Ordinal);
-        Assert.Equal(logged.ArtifactUri, await client.ModelRegistry.GetVersionDownloadUriAsync("local-iris", "1", Ct));
-        using (var db = SqliteGolden.Open(folder.DatabasePath))
-        {
-            Assert.Equal(logged.ArtifactUri, SqliteGolden.Scalar(db, "SELECT storage_location FROM model_versions WHERE name = 'local-iris' AND version = 1"));
-        }
-
-        await client.ModelRegistry.SetAliasAsync("local-iris", "champion", version.Version, Ct);
-        var target = Path.Combine(folder.Path, "downloaded");
-        var downloaded = await client.Models.DownloadModelAsync("models:/local-iris@champion", target, Ct);
-
-        Assert.Equal(("local-iris", "1", logged.ModelId), (downloaded.Source.Name, downloaded.Source.Version, downloaded.Source.ModelId));
-        Assert.Equal(logged.ModelId, downloaded.Model.ModelId);
-        Assert.Equal(await File.ReadAllBytesAsync(modelFile, Ct), await File.ReadAllBytesAsync(Path.Combine(downloaded.LocalPath, "model.onnx"), Ct));
-        var byId = await client.Models.DownloadModelAsync("models:/" + logged.ModelId, Path.Combine(folder.Path, "by-id"), Ct);
-        Assert.Equal(logged.ModelId, byId.Model.ModelId);
-        var byRun = await client.ModelRegistry.ResolveModelUriAsync($"runs:/{run.Info.RunId}/model", Ct);
-        Assert.Equal(logged.ModelId, byRun.ModelId); // runs:/<run>/<name> finds the run's logged model
-    }
-
-    [Fact]
-    public async Task A_222_database_has_no_logged_models_and_logging_falls_back_to_run_artifacts()
+    public async Task An_mlflow_2_22_database_answers_like_a_2x_server_and_log_model_falls_back()
     {
         using var folder = new TempFolder();
         File.Copy(Path.Combine(SqliteGolden.Directory, "populated-2.22.db"), folder.DatabasePath);
         using var client = folder.Client();
-        var experimentId = await client.Experiments.CreateAsync("legacy", artifactLocation: Path.Combine(folder.Path, "store"), cancellationToken: Ct);
-        var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
 
-        var refused = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.CreateAsync(experimentId, cancellationToken: Ct));
-        Assert.Equal(MlflowErrorCodes.EndpointNotFound, refused.ErrorCode);
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.CreateAsync("1", cancellationToken: Ct));
 
-        var modelFile = Path.Combine(folder.Path, "trained.onnx");
-        await File.WriteAllBytesAsync(modelFile, [9, 9], Ct);
-        var logged = await client.Models.LogModelAsync(run.Info.RunId, new LogModelOptions { Flavor = new OnnxFlavor(), ModelFile = modelFile, RegisteredModelName = "legacy-model" }, Ct);
-
-        Assert.Null(logged.ModelId);
-        Assert.Equal($"runs:/{run.Info.RunId}/model", logged.ModelUri);
-        Assert.Contains(ModelsClient.LogModelHistoryTag, (await client.Runs.GetAsync(run.Info.RunId, Ct)).Data.Tags.Keys);
-        Assert.Equal(logged.ArtifactUri, logged.RegisteredVersion!.Source);
-        var downloaded = await client.Models.DownloadModelAsync("models:/legacy-model/1", Path.Combine(folder.Path, "out"), Ct);
-        Assert.True(File.Exists(Path.Combine(downloaded.LocalPath, "model.onnx")));
-    }
-
-    [Fact]
-    public async Task Readme_example_runs_on_a_local_store()
-    {
-        using var folder = new TempFolder();
-        var modelFile = Path.Combine(folder.Path, "model.onnx");
-        await File.WriteAllBytesAsync(modelFile, [7, 7, 7], Ct);
-
-        // docs/readme/sqlite.md, "Model registry and logged models on the local store" (paths made absolute).
-        using var client = new MlflowClient(folder.Uri);
-        var experiment = await client.Experiments.GetOrCreateAsync("local-models", Ct);
-        var run = await client.Runs.CreateAsync(experiment.ExperimentId, cancellationToken: Ct);
-        var logged = await client.Models.LogModelAsync(run.Info.RunId, new LogModelOptions
-        {
-            Flavor = new OnnxFlavor(),
-            ModelFile = modelFile,
-            RegisteredModelName = "iris",
-        }, Ct);
-        await client.ModelRegistry.SetAliasAsync("iris", "champion", logged.RegisteredVersion!.Version, Ct);
-        var model = await client.Models.DownloadModelAsync("models:/iris@champion", Path.Combine(folder.Path, "downloaded-model"), Ct);
-
-        Assert.Equal(("iris", "1", logged.ModelId), (model.Source.Name, model.Source.Version, model.Source.ModelId));
-        Assert.Equal([7, 7, 7], await File.ReadAllBytesAsync(Path.Combine(model.LocalPath, "model.onnx"), Ct));
+        Assert.Equal(MlflowErrorCodes.EndpointNotFound, ex.ErrorCode);
+        Assert.Contains("2.22", ex.Message, StringComparison.Ordinal);
     }
 }
