@@ -1,17 +1,28 @@
 // ModelService: an ASP.NET Core minimal API that serves the registered model models:/<Model:Name>@<Model:Alias>.
-// The MLflow client comes from DI (AddMlflowClient bound to the "Mlflow" section; MLFLOW_TRACKING_URI and the other
-// MLFLOW_* variables apply when the section leaves them out; with neither, ./mlflow.db is used). At start-up the model
-// is resolved through the registry, downloaded and loaded with ONNX Runtime.
+// The MLflow client comes from DI (AddMlflowClient bound to the "Mlflow" section of appsettings.json, which any
+// configuration source can override, e.g. Mlflow__TrackingUri=http://host:5000; MLFLOW_TRACKING_URI is used when the
+// section has no TrackingUri; with neither, ./mlflow.db of the directory you run from is used). At start-up the model is resolved through the registry, downloaded and loaded with ONNX
+// Runtime in the background; until then (or if that fails) /predict answers 503 and /health reports why.
 //
 //   dotnet run --project samples/TrainAndRegister      # once, to have a champion
 //   dotnet run --project samples/ModelService --urls http://127.0.0.1:5080
 //   curl http://127.0.0.1:5080/health ; curl http://127.0.0.1:5080/model
 //   curl -X POST http://127.0.0.1:5080/predict -H 'Content-Type: application/json' -d '{"features": [[1, 1], [-1, -1]]}'
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using MLOpsDemo.Samples.ModelService;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from the build output, whatever the working directory; ./mlflow.db stays relative to the
+// directory `dotnet run` was typed in (RunWorkingDirectory in the project file).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+if (string.IsNullOrWhiteSpace(builder.Configuration["Mlflow:TrackingUri"]) && Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } trackingUri)
+{
+    // AddMlflowClient(section) starts from the defaults, not the MLFLOW_* variables: honour the one TrainAndRegister uses.
+    builder.Configuration["Mlflow:TrackingUri"] = trackingUri;
+}
+
 builder.Services.AddMlflowClient(builder.Configuration.GetSection("Mlflow"));
 builder.Services.Configure<ModelSettings>(builder.Configuration.GetSection("Model"));
 builder.Services.AddSingleton<ModelHolder>();
@@ -22,18 +33,19 @@ builder.Services.AddHealthChecks()
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServiceJson.Default));
 
 var app = builder.Build();
-app.MapHealthChecks("/health");
+app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
 app.MapGet("/model", (ModelHolder holder) => holder.Describe());
 app.MapPost("/predict", (PredictRequest request, ModelHolder holder) =>
 {
-    if (holder.Session is null)
+    if (!holder.IsLoaded)
     {
-        return Results.Problem(holder.Error ?? "The model is still loading.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Results.Problem(holder.Error ?? "The model is still loading; try again shortly (GET /health shows the progress).", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    if (request.Features is not { Count: > 0 } rows || rows.Any(r => r.Count != holder.FeatureCount))
+    var features = holder.FeatureCount;
+    if (request.Features is not { Count: > 0 } rows || rows.Any(r => r is null || r.Count != features))
     {
-        return Results.Problem($"'features' must be a non-empty list of rows with {holder.FeatureCount} numbers each.", statusCode: StatusCodes.Status400BadRequest);
+        return Results.Problem($"'features' must be a non-empty list of rows with {features} numbers each, e.g. {{\"features\": [[1, 1], [-1, -1]]}}.", statusCode: StatusCodes.Status400BadRequest);
     }
 
     return Results.Ok(new PredictResponse(holder.Predict(rows)));
@@ -43,23 +55,48 @@ app.Run();
 namespace MLOpsDemo.Samples.ModelService
 {
     /// <summary>The body of POST /predict.</summary>
-    internal sealed record PredictRequest(IReadOnlyList<IReadOnlyList<float>> Features);
+    internal sealed record PredictRequest(IReadOnlyList<IReadOnlyList<float>>? Features);
 
-    /// <summary>The answer of POST /predict.</summary>
+    /// <summary>The answer of POST /predict: the probability of class 1 for each row.</summary>
     internal sealed record PredictResponse(IReadOnlyList<float> Probabilities);
 
-    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
     [JsonSerializable(typeof(PredictRequest))]
     [JsonSerializable(typeof(PredictResponse))]
     [JsonSerializable(typeof(ModelDescription))]
     internal sealed partial class ServiceJson : JsonSerializerContext;
 
-    /// <summary>Reports whether the model is loaded.</summary>
+    /// <summary>Reports whether the model is loaded: Degraded while loading, Unhealthy (with the reason) after a failure.</summary>
     internal sealed class ModelHealthCheck(ModelHolder holder) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(holder.Session is not null
-                ? HealthCheckResult.Healthy($"Serving {holder.Describe().Uri}")
-                : holder.Error is null ? HealthCheckResult.Degraded("The model is loading.") : HealthCheckResult.Unhealthy(holder.Error));
+            Task.FromResult(holder.IsLoaded
+                ? HealthCheckResult.Healthy($"Serving {holder.Describe().Uri} version {holder.Describe().Version}.")
+                : holder.Error is { } error ? HealthCheckResult.Unhealthy(error) : HealthCheckResult.Degraded("The model is loading."));
+    }
+
+    /// <summary>Writes the health report as JSON: the overall status and each check's status and description.</summary>
+    internal static class HealthReportWriter
+    {
+        public static async Task WriteAsync(HttpContext context, HealthReport report)
+        {
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await using var json = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
+            json.WriteStartObject();
+            json.WriteString("status", report.Status.ToString());
+            json.WriteStartObject("checks");
+            foreach (var (name, entry) in report.Entries)
+            {
+                json.WriteStartObject(name);
+                json.WriteString("status", entry.Status.ToString());
+                json.WriteString("description", entry.Description);
+                json.WriteNumber("durationMs", Math.Round(entry.Duration.TotalMilliseconds, 1));
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+            await json.FlushAsync(context.RequestAborted);
+        }
     }
 }
