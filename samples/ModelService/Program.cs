@@ -17,12 +17,6 @@ using MLOpsDemo.Samples.ModelService;
 // appsettings.json is read from the build output, whatever the working directory; ./mlflow.db stays relative to the
 // directory `dotnet run` was typed in (RunWorkingDirectory in the project file).
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-if (string.IsNullOrWhiteSpace(builder.Configuration["Mlflow:TrackingUri"]) && Environment.GetEnvironmentVariable("MLFLOW_TRACKING_URI") is { Length: > 0 } trackingUri)
-{
-    // AddMlflowClient(section) starts from the defaults, not the MLFLOW_* variables: honour the one TrainAndRegister uses.
-    builder.Configuration["Mlflow:TrackingUri"] = trackingUri;
-}
-
 builder.Services.AddMlflowClient(builder.Configuration.GetSection("Mlflow"));
 builder.Services.Configure<ModelSettings>(builder.Configuration.GetSection("Model"));
 builder.Services.AddSingleton<ModelHolder>();

@@ -48,6 +48,7 @@ public static class MlflowServiceCollectionExtensions
     /// (<c>TrackingUri</c>, <c>Username</c>, <c>Password</c>, <c>Token</c>, <c>Workspace</c>, <c>InsecureTls</c>,
     /// <c>MaxRetries</c>, <c>BackoffFactor</c>, <c>BackoffJitter</c>, <c>MaxBackoff</c>, <c>Timeout</c>,
     /// <c>RespectRetryAfter</c>, <c>TruncateLongValues</c>, <c>DefaultPageSize</c>); time spans are <c>hh:mm:ss</c> or seconds.
+    /// Settings the section leaves out come from the <c>MLFLOW_*</c> environment variables, then MLflow's defaults.
     /// </summary>
     /// <param name="services">The services.</param>
     /// <param name="section">The configuration section.</param>
@@ -74,7 +75,13 @@ public static class MlflowServiceCollectionExtensions
     public static IHttpClientBuilder AddMlflowClient(this IServiceCollection services, string name, IConfigurationSection section)
     {
         ArgumentNullException.ThrowIfNull(section);
-        return AddCore(services, name, b => b.Configure(o => MlflowConfiguration.Apply(section, o, section.Path)));
+        // The MLFLOW_* environment variables are the base (as for the parameterless overload); keys present in the
+        // section override them.
+        return AddCore(services, name, b => b.Configure(o =>
+        {
+            MlflowConfiguration.Copy(MlflowClientOptions.FromEnvironment(), o);
+            MlflowConfiguration.Apply(section, o, section.Path);
+        }));
     }
 
     private static IHttpClientBuilder AddCore(IServiceCollection services, string name, Action<OptionsBuilder<MlflowClientOptions>> configure)
@@ -128,6 +135,8 @@ public static class MlflowServiceCollectionExtensions
         var builder = services.AddHttpClient(httpName)
             .RemoveAllLoggers()
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // The per-attempt timeout lives in the resilience handler; HttpClient's own 100 s would cut retries short.
+            .ConfigureHttpClient(static client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp => CreatePrimaryHandler(GetOptions(sp, httpName)));
         builder.ConfigureAdditionalHttpMessageHandlers((handlers, sp) =>
         {
