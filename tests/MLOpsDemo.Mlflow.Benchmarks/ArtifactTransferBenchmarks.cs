@@ -123,7 +123,7 @@ public class ArtifactTransferBenchmarks
         }
     }
 
-    /// <summary>A tiny artifact proxy: runs/get, listing (empty: the path is a file), GET streams the file, PUT drains the body.</summary>
+    /// <summary>A tiny artifact proxy: runs/get, listing (empty: the path is a file), mpu/* 501, GET streams the file, PUT drains the body.</summary>
     private async Task ServeAsync(HttpContext context)
     {
         var request = context.Request;
@@ -133,6 +133,13 @@ public class ArtifactTransferBenchmarks
         {
             response.ContentType = "application/json";
             await response.WriteAsync("{\"run\":{\"info\":{\"run_id\":\"" + RunId + "\",\"experiment_id\":\"1\",\"artifact_uri\":\"mlflow-artifacts:/1/" + RunId + "/artifacts\"},\"data\":{}}}");
+        }
+        else if (path.Contains("/mlflow-artifacts/mpu/", StringComparison.Ordinal))
+        {
+            // Like `mlflow server --serve-artifacts` over a local artifact root: no multipart, one streamed PUT.
+            response.StatusCode = StatusCodes.Status501NotImplemented;
+            response.ContentType = "application/json";
+            await response.WriteAsync("""{"error_code":"NOT_IMPLEMENTED","message":"Multipart upload is not supported for the current artifact repository"}""");
         }
         else if (HttpMethods.IsPut(request.Method))
         {
