@@ -76,7 +76,8 @@ internal sealed class LogBatchBuilder
     private readonly Dictionary<string, int> _tagIndex = new(StringComparer.Ordinal);
     private int _bytes = EnvelopeCost;
 
-    public List<Metric> Metrics { get; } = new(MlflowValidation.MaxBatchMetrics);
+    /// <summary>The metric points, stored inline (a <see cref="Metric"/> object is only made if a store asks for one).</summary>
+    public MetricPoints Metrics { get; } = new(MlflowValidation.MaxBatchMetrics);
 
     public List<KeyValuePair<string, string>> Params { get; } = new();
 
@@ -102,7 +103,7 @@ internal sealed class LogBatchBuilder
                     return false;
                 }
 
-                Metrics.Add(new Metric(point.Key!, point.Value, point.Timestamp, point.Step));
+                Metrics.Add(new MetricPoint(point.Key!, point.Value, point.Timestamp, point.Step));
                 break;
             case PointKind.Param:
                 var value = (string)point.Payload!;
@@ -167,4 +168,52 @@ internal sealed class LogBatchBuilder
 
         return cost;
     }
+}
+
+/// <summary>One metric point of a batch, without the optional fields the fluent API never sets.</summary>
+internal readonly record struct MetricPoint(string Key, double Value, long Timestamp, long Step);
+
+/// <summary>
+/// The metric points of a batch as an array of structs, reused from batch to batch. It is an
+/// <see cref="IReadOnlyList{T}"/> of <see cref="Metric"/> for any store; the REST and SQLite stores read
+/// <see cref="AsSpan"/> directly, so queuing and sending a point allocates nothing per point.
+/// </summary>
+internal sealed class MetricPoints : IReadOnlyList<Metric>
+{
+    private readonly MetricPoint[] _items;
+    private int _count;
+
+    public MetricPoints(int capacity) => _items = new MetricPoint[capacity];
+
+    public int Count => _count;
+
+    public Metric this[int index]
+    {
+        get
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)_count, nameof(index));
+            var p = _items[index];
+            return new Metric(p.Key, p.Value, p.Timestamp, p.Step);
+        }
+    }
+
+    public ReadOnlySpan<MetricPoint> AsSpan() => _items.AsSpan(0, _count);
+
+    public void Add(in MetricPoint point) => _items[_count++] = point;
+
+    public void Clear()
+    {
+        Array.Clear(_items, 0, _count);
+        _count = 0;
+    }
+
+    public IEnumerator<Metric> GetEnumerator()
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

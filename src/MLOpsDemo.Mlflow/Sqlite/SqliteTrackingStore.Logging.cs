@@ -1,6 +1,7 @@
+using System.Buffers;
 using System.Net;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
+using MLOpsDemo.Mlflow.Fluent;
 using MLOpsDemo.Mlflow.Stores;
 
 namespace MLOpsDemo.Mlflow.Sqlite;
@@ -65,7 +66,7 @@ internal sealed partial class SqliteTrackingStore
                 var experimentId = RequireActiveRun(runId);
                 InsertParams(runId, parameters);
                 InsertMetrics(runId, metrics);
-                foreach (var metric in metrics)
+                foreach (var metric in metrics is MetricPoints ? [] : metrics)
                 {
                     if (metric.ModelId is not null)
                     {
@@ -286,8 +287,9 @@ internal sealed partial class SqliteTrackingStore
     }
 
     /// <summary>
-    /// Inserts metric points with two prepared, reused commands inside the current transaction: the history row
-    /// (exact duplicates ignored) and, once per key, the latest value where (step, timestamp, value) is strictly greater.
+    /// Inserts metric points inside the current transaction with prepared, reused statements: the history rows
+    /// (exact duplicates ignored) 100 per multi-row INSERT and the rest one by one, then, once per key and batch, the
+    /// latest value where (step, timestamp, value) is strictly greater than the stored one.
     /// </summary>
     private void InsertMetrics(string runId, IReadOnlyList<Metric> metrics)
     {
@@ -296,65 +298,89 @@ internal sealed partial class SqliteTrackingStore
             return;
         }
 
+        var db = _connection!.Handle!;
+        var many = _insertMetrics ??= new MetricInsertStatement(db, MetricRowsPerInsert);
+        var one = _insertMetric ??= new MetricInsertStatement(db, 1);
         var upsert = _upsertLatestMetric ??= PrepareUpsertLatest();
         upsert.Transaction = _transaction;
-        var db = _connection!.Handle!;
-        if (_insertMetric is null)
-        {
-            Check(raw.sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", out var prepared), db);
-            _insertMetric = prepared;
-        }
 
-        // The hot path binds by position on a statement prepared once per connection (Microsoft.Data.Sqlite would
-        // look every parameter up by name on each execution); bindings persist across resets.
-        var statement = _insertMetric;
-        var latest = new Dictionary<string, (double Value, long Timestamp, long Step, bool IsNan)>(StringComparer.Ordinal);
-        Check(raw.sqlite3_bind_text(statement, 4, runId), db);
-        string? boundKey = null;
-        foreach (var metric in metrics)
+        var rented = ArrayPool<SanitizedPoint>.Shared.Rent(metrics.Count);
+        try
         {
-            var (value, isNan) = Sanitize(metric.Value);
-            if (!ReferenceEquals(boundKey, metric.Key) && boundKey != metric.Key)
+            var points = rented.AsSpan(0, metrics.Count);
+            if (metrics is MetricPoints batch)
             {
-                Check(raw.sqlite3_bind_text(statement, 1, metric.Key), db);
-                boundKey = metric.Key;
+                var source = batch.AsSpan();
+                for (var i = 0; i < source.Length; i++)
+                {
+                    var (value, isNan) = Sanitize(source[i].Value);
+                    points[i] = new SanitizedPoint(source[i].Key, value, source[i].Timestamp, source[i].Step, isNan);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < points.Length; i++)
+                {
+                    var metric = metrics[i];
+                    var (value, isNan) = Sanitize(metric.Value);
+                    points[i] = new SanitizedPoint(metric.Key, value, metric.Timestamp, metric.Step, isNan);
+                }
             }
 
-            Check(raw.sqlite3_bind_double(statement, 2, value), db);
-            Check(raw.sqlite3_bind_int64(statement, 3, metric.Timestamp), db);
-            Check(raw.sqlite3_bind_int64(statement, 5, metric.Step), db);
-            Check(raw.sqlite3_bind_int(statement, 6, isNan ? 1 : 0), db);
-            var rc = raw.sqlite3_step(statement);
-            raw.sqlite3_reset(statement);
-            if (rc != raw.SQLITE_DONE)
+            var done = 0;
+            for (; done + many.Rows <= points.Length; done += many.Rows)
             {
-                Check(rc, db);
+                many.Execute(runId, points.Slice(done, many.Rows));
             }
 
-            if (!latest.TryGetValue(metric.Key, out var best) || (metric.Step, metric.Timestamp, value).CompareTo((best.Step, best.Timestamp, best.Value)) > 0)
+            for (; done < points.Length; done++)
             {
-                latest[metric.Key] = (value, metric.Timestamp, metric.Step, isNan);
+                one.Execute(runId, points.Slice(done, 1));
+            }
+
+            // latest_metrics: the greatest (step, timestamp, value) of each key in this batch, then one upsert per key.
+            string? lastKey = null;
+            var lastIndex = -1;
+            var latest = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < points.Length; i++)
+            {
+                ref readonly var point = ref points[i];
+                int best;
+                if (ReferenceEquals(point.Key, lastKey))
+                {
+                    best = lastIndex;
+                }
+                else if (!latest.TryGetValue(point.Key, out best))
+                {
+                    best = -1;
+                }
+
+                if (best < 0 || (point.Step, point.Timestamp, point.Value).CompareTo((points[best].Step, points[best].Timestamp, points[best].Value)) > 0)
+                {
+                    best = i;
+                    latest[point.Key] = i;
+                }
+
+                lastKey = point.Key;
+                lastIndex = best;
+            }
+
+            var u = upsert.Parameters;
+            u[5].Value = runId;
+            foreach (var index in latest.Values)
+            {
+                ref readonly var best = ref points[index];
+                u[0].Value = best.Key;
+                u[1].Value = best.Value;
+                u[2].Value = best.Timestamp;
+                u[3].Value = best.Step;
+                u[4].Value = best.IsNan ? 1 : 0;
+                upsert.ExecuteNonQuery();
             }
         }
-
-        var u = upsert.Parameters;
-        u[5].Value = runId;
-        foreach (var (key, best) in latest)
+        finally
         {
-            u[0].Value = key;
-            u[1].Value = best.Value;
-            u[2].Value = best.Timestamp;
-            u[3].Value = best.Step;
-            u[4].Value = best.IsNan ? 1 : 0;
-            upsert.ExecuteNonQuery();
-        }
-    }
-
-    private static void Check(int rc, sqlite3 db)
-    {
-        if (rc is not (raw.SQLITE_OK or raw.SQLITE_DONE or raw.SQLITE_ROW))
-        {
-            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+            ArrayPool<SanitizedPoint>.Shared.Return(rented, clearArray: true);
         }
     }
 

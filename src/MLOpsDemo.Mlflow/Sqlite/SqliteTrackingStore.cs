@@ -20,7 +20,9 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
     private SqliteSchemaFlavor? _flavor;
-    private SQLitePCL.sqlite3_stmt? _insertMetric;
+    private const int MetricRowsPerInsert = 100;
+    private MetricInsertStatement? _insertMetrics;
+    private MetricInsertStatement? _insertMetric;
     private SqliteCommand? _upsertLatestMetric;
     private bool _disposed;
 
@@ -55,6 +57,7 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
             }
 
             _disposed = true;
+            _insertMetrics?.Dispose();
             _insertMetric?.Dispose();
             _upsertLatestMetric?.Dispose();
             _connection?.Dispose();
