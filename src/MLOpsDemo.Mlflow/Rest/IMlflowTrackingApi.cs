@@ -65,9 +65,6 @@ internal interface IMlflowTrackingApi
     [Post("/api/2.0/mlflow/runs/delete-tag")]
     Task<EmptyResponse> DeleteTag([Body] RunKeyBody body, CancellationToken cancellationToken);
 
-    [Post("/api/2.0/mlflow/runs/log-batch")]
-    Task<EmptyResponse> LogBatch([Body] LogBatchBody body, CancellationToken cancellationToken);
-
     [Post("/api/2.0/mlflow/runs/log-inputs")]
     Task<EmptyResponse> LogInputs([Body] LogInputsBody body, CancellationToken cancellationToken);
 
