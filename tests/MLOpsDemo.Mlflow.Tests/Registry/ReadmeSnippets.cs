@@ -1,6 +1,6 @@
 namespace MLOpsDemo.Mlflow.Tests.Registry;
 
-/// <summary>The code of docs/readme/registry.md, compiled so that the README examples keep matching the API. Not run.</summary>
+/// <summary>The code of the README's model registry section, compiled so that the README examples keep matching the API. Not run.</summary>
 internal static class ReadmeSnippets
 {
     public static async Task<int> RegistryAsync(string runId, string experimentId)

@@ -141,7 +141,7 @@ public class SqliteConcurrencyTests
     [Fact]
     public async Task Log_batch_throughput_is_reported()
     {
-        // Not a timed assertion (CI machines vary): the number goes to the test output and docs/readme/sqlite.md.
+        // Not a timed assertion (CI machines vary): the number goes to the test output and README.md.
         using var folder = new TempFolder();
         using var client = folder.Client();
         var run = await client.Runs.CreateAsync("0", cancellationToken: Ct);

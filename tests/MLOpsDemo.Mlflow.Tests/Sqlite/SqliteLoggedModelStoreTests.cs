@@ -258,7 +258,7 @@ public class SqliteLoggedModelStoreTests
         var modelFile = Path.Combine(folder.Path, "model.onnx");
         await File.WriteAllBytesAsync(modelFile, [7, 7, 7], Ct);
 
-        // docs/readme/sqlite.md, "Model registry and logged models on the local store" (paths made absolute).
+        // README.md, "Model registry and logged models on the local store" (paths made absolute).
         using var client = new MlflowClient(folder.Uri);
         var experiment = await client.Experiments.GetOrCreateAsync("local-models", Ct);
         var run = await client.Runs.CreateAsync(experiment.ExperimentId, cancellationToken: Ct);
