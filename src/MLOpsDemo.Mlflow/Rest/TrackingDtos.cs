@@ -155,45 +155,6 @@ internal sealed record RunKeyBody(
     [property: JsonPropertyName("run_id")] string RunId,
     [property: JsonPropertyName("key")] string Key);
 
-internal sealed record MetricDto
-{
-    [JsonPropertyName("key")]
-    public required string Key { get; init; }
-
-    [JsonPropertyName("value")]
-    public double Value { get; init; }
-
-    [JsonPropertyName("timestamp")]
-    public long Timestamp { get; init; }
-
-    [JsonPropertyName("step")]
-    public long Step { get; init; }
-
-    [JsonPropertyName("model_id")]
-    public string? ModelId { get; init; }
-
-    [JsonPropertyName("dataset_name")]
-    public string? DatasetName { get; init; }
-
-    [JsonPropertyName("dataset_digest")]
-    public string? DatasetDigest { get; init; }
-}
-
-internal sealed record LogBatchBody
-{
-    [JsonPropertyName("run_id")]
-    public required string RunId { get; init; }
-
-    [JsonPropertyName("metrics")]
-    public IReadOnlyList<MetricDto>? Metrics { get; init; }
-
-    [JsonPropertyName("params")]
-    public IReadOnlyList<KeyValueDto>? Params { get; init; }
-
-    [JsonPropertyName("tags")]
-    public IReadOnlyList<KeyValueDto>? Tags { get; init; }
-}
-
 internal sealed record LogInputsBody
 {
     [JsonPropertyName("run_id")]

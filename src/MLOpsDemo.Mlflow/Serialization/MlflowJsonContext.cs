@@ -36,7 +36,6 @@ namespace MLOpsDemo.Mlflow.Serialization;
 [JsonSerializable(typeof(LogMetricBody))]
 [JsonSerializable(typeof(RunKeyValueBody))]
 [JsonSerializable(typeof(RunKeyBody))]
-[JsonSerializable(typeof(LogBatchBody))]
 [JsonSerializable(typeof(LogInputsBody))]
 [JsonSerializable(typeof(LogOutputsBody))]
 [JsonSerializable(typeof(MetricsResponse))]

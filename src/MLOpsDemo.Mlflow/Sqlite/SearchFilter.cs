@@ -31,6 +31,12 @@ internal enum SearchKind
 
     /// <summary><c>experiments/search</c>.</summary>
     Experiments,
+
+    /// <summary><c>registered-models/search</c>.</summary>
+    RegisteredModels,
+
+    /// <summary><c>model-versions/search</c>.</summary>
+    ModelVersions,
 }
 
 /// <summary>One <c>identifier comparator value</c> comparison of a filter.</summary>
@@ -199,7 +205,7 @@ internal static class SearchFilter
     private static void Validate(SearchEntity entity, string key, string comparator, object? value, SearchKind kind, string filter)
     {
         var numeric = entity == SearchEntity.Metric
-            || (entity == SearchEntity.Attribute && (kind == SearchKind.Runs ? s_runNumericAttributes : s_experimentNumericAttributes).Contains(key));
+            || (entity == SearchEntity.Attribute && NumericAttributes(kind).Contains(key));
         if (numeric)
         {
             if (comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">="))
@@ -259,7 +265,7 @@ internal static class SearchFilter
                 "params" or "param" or "parameter" or "parameters" when kind == SearchKind.Runs => SearchEntity.Param,
                 "tags" or "tag" => SearchEntity.Tag,
                 "attributes" or "attribute" or "attr" or "run" when kind == SearchKind.Runs => SearchEntity.Attribute,
-                "attributes" or "attribute" when kind == SearchKind.Experiments => SearchEntity.Attribute,
+                "attributes" or "attribute" when kind != SearchKind.Runs => SearchEntity.Attribute,
                 "datasets" or "dataset" when kind == SearchKind.Runs && !forOrder => SearchEntity.Dataset,
                 _ => throw Invalid(kind == SearchKind.Runs
                     ? $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are metrics., params., tags., attributes.{(forOrder ? "" : " and datasets.")}"
@@ -275,15 +281,17 @@ internal static class SearchFilter
         switch (entity)
         {
             case SearchEntity.Attribute:
-                var attribute = key switch
+                var attribute = (kind, key) switch
                 {
-                    "created" or "Created" => "start_time",
-                    "run name" or "Run Name" => "run_name",
+                    (SearchKind.Runs, "created" or "Created") => "start_time",
+                    (SearchKind.Runs, "run name" or "Run Name") => "run_name",
+                    (SearchKind.ModelVersions, "version") => "version_number",
+                    (SearchKind.ModelVersions, "source") => "source_path",
+                    (SearchKind.RegisteredModels or SearchKind.ModelVersions, "creation_time") when forOrder => "creation_timestamp",
+                    (SearchKind.RegisteredModels or SearchKind.ModelVersions, "last_updated_time") when forOrder => "last_updated_timestamp",
                     _ => key,
                 };
-                string[] valid = kind == SearchKind.Runs
-                    ? [.. s_runStringAttributes, .. s_runNumericAttributes]
-                    : forOrder ? ["name", "experiment_id", "creation_time", "last_update_time"] : [.. s_experimentStringAttributes, .. s_experimentNumericAttributes];
+                var valid = ValidAttributes(kind, forOrder);
                 if (!valid.Contains(attribute))
                 {
                     throw Invalid($"Invalid attribute key '{key}' specified in '{text}'. Valid keys are {string.Join(", ", valid.Select(v => $"'{v}'"))}.");
@@ -301,6 +309,25 @@ internal static class SearchFilter
                 return (entity, key);
         }
     }
+
+    private static string[] NumericAttributes(SearchKind kind) => kind switch
+    {
+        SearchKind.Runs => s_runNumericAttributes,
+        SearchKind.Experiments => s_experimentNumericAttributes,
+        SearchKind.ModelVersions => ["version_number"],
+        _ => [],
+    };
+
+    private static string[] ValidAttributes(SearchKind kind, bool forOrder) => (kind, forOrder) switch
+    {
+        (SearchKind.Runs, _) => [.. s_runStringAttributes, .. s_runNumericAttributes],
+        (SearchKind.Experiments, true) => ["name", "experiment_id", "creation_time", "last_update_time"],
+        (SearchKind.Experiments, false) => [.. s_experimentStringAttributes, .. s_experimentNumericAttributes],
+        (SearchKind.RegisteredModels, true) => ["name", "creation_timestamp", "last_updated_timestamp", "timestamp"],
+        (SearchKind.RegisteredModels, false) => ["name"],
+        (SearchKind.ModelVersions, true) => ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"],
+        _ => ["name", "version_number", "run_id", "source_path", "current_stage"],
+    };
 
     private static string ParseComparator(List<Token> tokens, ref int i, string filter)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using MLOpsDemo.Mlflow.Registry;
@@ -432,72 +431,68 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
 }
 
 /// <summary>
-/// The registry search grammar on SQLite (LIMITS.md §9.4–9.5): comparisons joined by AND on <c>name</c>,
-/// <c>tags.&lt;key&gt;</c>, and for versions also <c>version_number</c>, <c>run_id</c>, <c>source_path</c>, <c>current_stage</c>.
+/// Registry searches on SQLite (LIMITS.md §9.4–9.5): the filter and order_by are parsed by the shared
+/// <see cref="SearchFilter"/> grammar; this class only turns the parsed clauses into SQL.
 /// </summary>
 internal static class RegistryFilter
 {
     public static string ToSql(string? filter, bool forVersions, string alias, out List<(string Name, object? Value)> parameters)
     {
         parameters = [];
-        if (string.IsNullOrWhiteSpace(filter))
+        var clauses = SearchFilter.Parse(filter, forVersions ? SearchKind.ModelVersions : SearchKind.RegisteredModels);
+        if (clauses.Count == 0)
         {
             return "1 = 1";
         }
 
-        var clauses = new List<string>();
-        foreach (var part in SplitAnd(filter))
+        var sql = new List<string>();
+        foreach (var clause in clauses)
         {
-            var (identifier, op, value) = ParseComparison(part);
             var p = "$f" + parameters.Count.ToString(CultureInfo.InvariantCulture);
             string column;
-            if (identifier.StartsWith("tags.", StringComparison.OrdinalIgnoreCase) || identifier.StartsWith("tag.", StringComparison.OrdinalIgnoreCase))
+            if (clause.Entity == SearchEntity.Tag)
             {
-                var key = Unquote(identifier[(identifier.IndexOf('.', StringComparison.Ordinal) + 1)..]);
                 var table = forVersions ? "model_version_tags" : "registered_model_tags";
                 var join = forVersions ? $"t.name = {alias}.name AND t.version = {alias}.version" : $"t.name = {alias}.name";
-                parameters.Add((p + "k", key));
+                parameters.Add((p + "k", clause.Key));
                 column = $"(SELECT t.value FROM {table} t WHERE {join} AND t.key = {p}k)";
             }
             else
             {
-                column = identifier.ToLowerInvariant() switch
+                column = clause.Key switch
                 {
-                    "name" => $"{alias}.name",
-                    "version_number" or "version" when forVersions => $"{alias}.version",
-                    "run_id" when forVersions => $"{alias}.run_id",
-                    "source_path" or "source" when forVersions => $"{alias}.source",
-                    "current_stage" when forVersions => $"{alias}.current_stage",
-                    _ => throw SqliteTrackingStore.InvalidParameter($"Invalid attribute key '{identifier}' in the filter. Use name or tags.<key>{(forVersions ? ", version_number, run_id or source_path" : "")}."),
+                    "version_number" => $"{alias}.version",
+                    "run_id" => $"{alias}.run_id",
+                    "source_path" => $"{alias}.source",
+                    "current_stage" => $"{alias}.current_stage",
+                    _ => $"{alias}.name",
                 };
             }
 
-            clauses.Add(Render(column, op, value, p, parameters));
+            sql.Add(Render(column, clause.Comparator, clause.Value, p, parameters));
         }
 
-        return string.Join(" AND ", clauses);
+        return string.Join(" AND ", sql);
     }
 
     public static string OrderSql(IReadOnlyList<string>? orderBy, bool forVersions, string alias)
     {
         var parts = new List<string>();
-        foreach (var clause in orderBy ?? [])
+        foreach (var clause in SearchFilter.ParseOrderBy(orderBy, forVersions ? SearchKind.ModelVersions : SearchKind.RegisteredModels))
         {
-            var tokens = clause.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (tokens.Length is 0 or > 2 || (tokens.Length == 2 && !tokens[1].Equals("ASC", StringComparison.OrdinalIgnoreCase) && !tokens[1].Equals("DESC", StringComparison.OrdinalIgnoreCase)))
+            if (clause.Entity != SearchEntity.Attribute)
             {
-                throw SqliteTrackingStore.InvalidParameter($"Invalid order_by clause '{clause}'. Use '<column> [ASC|DESC]'.");
+                throw SqliteTrackingStore.InvalidParameter($"Invalid order_by key '{clause.Key}': registry searches order by name, creation_timestamp or last_updated_timestamp{(forVersions ? " or version_number" : "")}.");
             }
 
-            var column = tokens[0].ToLowerInvariant() switch
+            var column = clause.Key switch
             {
-                "name" => $"{alias}.name",
-                "creation_timestamp" or "creation_time" => $"{alias}.creation_time",
-                "last_updated_timestamp" or "last_updated_time" or "timestamp" => $"{alias}.last_updated_time",
-                "version_number" or "version" when forVersions => $"{alias}.version",
-                _ => throw SqliteTrackingStore.InvalidParameter($"Invalid order_by key '{tokens[0]}'. Use name, creation_timestamp or last_updated_timestamp{(forVersions ? " or version_number" : "")}."),
+                "creation_timestamp" => $"{alias}.creation_time",
+                "last_updated_timestamp" or "timestamp" => $"{alias}.last_updated_time",
+                "version_number" => $"{alias}.version",
+                _ => $"{alias}.name",
             };
-            parts.Add(column + (tokens.Length == 2 && tokens[1].Equals("DESC", StringComparison.OrdinalIgnoreCase) ? " DESC" : " ASC"));
+            parts.Add(column + (clause.Ascending ? " ASC" : " DESC"));
         }
 
         if (forVersions && parts.Count == 0)
@@ -515,7 +510,7 @@ internal static class RegistryFilter
         return string.Join(", ", parts);
     }
 
-    private static string Render(string column, string op, object value, string p, List<(string Name, object? Value)> parameters)
+    private static string Render(string column, string op, object? value, string p, List<(string Name, object? Value)> parameters)
     {
         switch (op)
         {
@@ -528,13 +523,15 @@ internal static class RegistryFilter
             case "ILIKE":
                 parameters.Add((p, value is string s ? s.ToLowerInvariant() : value));
                 return $"LOWER({column}) LIKE {p}";
+            case "IS NULL" or "IS NOT NULL":
+                return $"{column} {op}";
             case "IN" or "NOT IN":
-                var list = (List<object>)value;
                 var names = new List<string>();
-                for (var i = 0; i < list.Count; i++)
+                foreach (var item in (IEnumerable<string>)value!)
                 {
-                    parameters.Add((p + "_" + i.ToString(CultureInfo.InvariantCulture), list[i]));
-                    names.Add(p + "_" + i.ToString(CultureInfo.InvariantCulture));
+                    var name = p + "_" + names.Count.ToString(CultureInfo.InvariantCulture);
+                    parameters.Add((name, item));
+                    names.Add(name);
                 }
 
                 return $"{column} {op} ({string.Join(", ", names)})";
@@ -542,129 +539,4 @@ internal static class RegistryFilter
                 throw SqliteTrackingStore.InvalidParameter($"Invalid comparator '{op}'.");
         }
     }
-
-    private static IEnumerable<string> SplitAnd(string filter)
-    {
-        var current = new StringBuilder();
-        char? quote = null;
-        for (var i = 0; i < filter.Length; i++)
-        {
-            var c = filter[i];
-            if (quote is null && (c is '\'' or '"' or '`'))
-            {
-                quote = c;
-            }
-            else if (quote == c)
-            {
-                quote = null;
-            }
-            else if (quote is null && i + 5 <= filter.Length && char.IsWhiteSpace(c) && string.Equals(filter.Substring(i + 1, Math.Min(4, filter.Length - i - 1)), "AND ", StringComparison.OrdinalIgnoreCase))
-            {
-                yield return current.ToString();
-                current.Clear();
-                i += 4;
-                continue;
-            }
-
-            current.Append(c);
-        }
-
-        if (quote is not null)
-        {
-            throw SqliteTrackingStore.InvalidParameter($"Unterminated quote in filter '{filter}'.");
-        }
-
-        yield return current.ToString();
-    }
-
-    private static (string Identifier, string Op, object Value) ParseComparison(string text)
-    {
-        text = text.Trim();
-        var i = 0;
-        var identifier = ReadToken(text, ref i);
-        SkipSpace(text, ref i);
-        string op;
-        if (i < text.Length && (text[i] is '=' or '!' or '<' or '>'))
-        {
-            var start = i;
-            while (i < text.Length && text[i] is '=' or '!' or '<' or '>')
-            {
-                i++;
-            }
-
-            op = text[start..i];
-        }
-        else
-        {
-            var word = ReadToken(text, ref i).ToUpperInvariant();
-            if (word == "NOT")
-            {
-                SkipSpace(text, ref i);
-                word = "NOT " + ReadToken(text, ref i).ToUpperInvariant();
-            }
-
-            op = word;
-        }
-
-        SkipSpace(text, ref i);
-        var rest = text[i..].Trim();
-        if (op is "IN" or "NOT IN")
-        {
-            if (!rest.StartsWith('(') || !rest.EndsWith(')'))
-            {
-                throw SqliteTrackingStore.InvalidParameter($"Expected a parenthesised list after {op} in '{text}'.");
-            }
-
-            var items = rest[1..^1].Split(',').Select(s => (object)Unquote(s.Trim())).ToList();
-            return (identifier, op, items);
-        }
-
-        if (op is not ("=" or "!=" or "<" or "<=" or ">" or ">=" or "LIKE" or "ILIKE") || rest.Length == 0)
-        {
-            throw SqliteTrackingStore.InvalidParameter($"Invalid filter clause '{text}'. Expected '<key> <comparator> <value>'.");
-        }
-
-        object value = rest[0] is '\'' or '"'
-            ? Unquote(rest)
-            : long.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? number : throw SqliteTrackingStore.InvalidParameter($"Invalid value '{rest}' in filter clause '{text}'; quote strings.");
-        return (identifier, op, value);
-    }
-
-    private static string ReadToken(string text, ref int i)
-    {
-        SkipSpace(text, ref i);
-        var start = i;
-        char? quote = null;
-        while (i < text.Length)
-        {
-            var c = text[i];
-            if (quote is null && (c is '`' or '"'))
-            {
-                quote = c;
-            }
-            else if (quote == c)
-            {
-                quote = null;
-            }
-            else if (quote is null && (char.IsWhiteSpace(c) || c is '=' or '!' or '<' or '>' or '('))
-            {
-                break;
-            }
-
-            i++;
-        }
-
-        return text[start..i];
-    }
-
-    private static void SkipSpace(string text, ref int i)
-    {
-        while (i < text.Length && char.IsWhiteSpace(text[i]))
-        {
-            i++;
-        }
-    }
-
-    private static string Unquote(string value) =>
-        value.Length >= 2 && (value[0] is '\'' or '"' or '`') && value[^1] == value[0] ? value[1..^1] : value;
 }
