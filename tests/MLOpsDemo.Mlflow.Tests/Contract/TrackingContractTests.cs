@@ -10,7 +10,7 @@ using WireMock.Server;
 namespace MLOpsDemo.Mlflow.Tests.Contract;
 
 /// <summary>
-/// Replays every recorded tracking exchange (steps 001–058) of ../shared/mlflow-golden/3.11 and 2.22: the client's
+/// Replays every recorded tracking exchange (steps 001–058) of TestData/mlflow-golden/3.11 and 2.22: the client's
 /// request must equal the recording and the recorded response must parse into the recorded values or the recorded
 /// error. Steps 059+ belong to artifacts, registry and logged models and are covered by their own areas.
 /// </summary>

@@ -13,8 +13,8 @@ public class MlmodelWriterTests
     /// <summary>The YAML code blocks of MODELS.md that follow a heading containing <paramref name="heading"/>.</summary>
     private static string ReferenceBlock(string heading)
     {
-        var path = Path.Combine(Path.GetDirectoryName(GoldenExchange.Directory)!, "mlflow-reference", "MODELS.md");
-        Assert.SkipUnless(File.Exists(path), $"MODELS.md not found at {path}");
+        var path = Path.Combine(GoldenExchange.ReferenceDirectory, "MODELS.md");
+        Assert.True(File.Exists(path), $"MODELS.md is missing: expected it at {path} (TestData/mlflow-reference).");
         var text = File.ReadAllText(path);
         var start = text.IndexOf(heading, StringComparison.Ordinal);
         Assert.True(start >= 0, $"heading '{heading}' not found in MODELS.md");

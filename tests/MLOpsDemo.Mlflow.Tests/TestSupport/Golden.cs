@@ -8,7 +8,7 @@ using WireMock.Server;
 
 namespace MLOpsDemo.Mlflow.Tests.TestSupport;
 
-/// <summary>One recorded request/response pair from ../shared/mlflow-golden (see its README).</summary>
+/// <summary>One recorded request/response pair from TestData/mlflow-golden (see TestData/README.md).</summary>
 public sealed class GoldenExchange
 {
     private GoldenExchange(string version, string file, JsonObject root)
@@ -72,8 +72,11 @@ public sealed class GoldenExchange
     /// <summary>The volatile JSON pointers of the recording.</summary>
     public IReadOnlyList<string> Volatile => Root["volatile"] is JsonArray v ? v.Select(x => (string)x!).ToList() : [];
 
-    /// <summary>The folder that holds the recordings: $MLFLOW_GOLDEN_DIR, else ../shared/mlflow-golden beside the repository.</summary>
+    /// <summary>The folder that holds the recordings: TestData/mlflow-golden in the test output folder.</summary>
     public static string Directory { get; } = FindDirectory();
+
+    /// <summary>The folder that holds the copied MLflow reference texts (MODELS.md and the others).</summary>
+    public static string ReferenceDirectory { get; } = System.IO.Path.Combine(AppContext.BaseDirectory, "TestData", "mlflow-reference");
 
     /// <summary>Loads one recording, e.g. Load("3.11", "022-runs-create-with-tags").</summary>
     public static GoldenExchange Load(string version, string name)
@@ -89,11 +92,22 @@ public sealed class GoldenExchange
         System.IO.File.Exists(System.IO.Path.Combine(Directory, version, name.EndsWith(".json", StringComparison.Ordinal) ? name : name + ".json"));
 
     /// <summary>The names (without .json) of all recordings of a version whose number is in [from, to].</summary>
-    public static IEnumerable<string> Names(string version, int from, int to) =>
-        System.IO.Directory.EnumerateFiles(System.IO.Path.Combine(Directory, version), "???-*.json")
+    /// <remarks>Never empty: a theory fed from here must not collapse to zero cases when the data is missing.</remarks>
+    public static IEnumerable<string> Names(string version, int from, int to)
+    {
+        var folder = System.IO.Path.Combine(Directory, version);
+        var names = System.IO.Directory.EnumerateFiles(folder, "???-*.json")
             .Select(System.IO.Path.GetFileNameWithoutExtension)
             .Where(n => int.Parse(n![..3], System.Globalization.CultureInfo.InvariantCulture) is var k && k >= from && k <= to)
-            .Order(StringComparer.Ordinal)!;
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (names.Count == 0)
+        {
+            throw new InvalidOperationException($"No recordings {from:000}-{to:000} found in '{folder}'.");
+        }
+
+        return names!;
+    }
 
     /// <summary>Adds a stub that answers this exchange's request with the recorded response.</summary>
     public void Stub(WireMockServer server)
@@ -212,29 +226,16 @@ public sealed class GoldenExchange
 
     private static string FindDirectory()
     {
-        var fromEnv = Environment.GetEnvironmentVariable("MLFLOW_GOLDEN_DIR");
-        if (!string.IsNullOrEmpty(fromEnv))
+        // The recordings are part of this test project (TestData/mlflow-golden, copied to the output folder); see
+        // TestData/README.md for where they came from. A missing folder is a broken checkout: fail loudly, naming it.
+        var golden = System.IO.Path.Combine(AppContext.BaseDirectory, "TestData", "mlflow-golden");
+        if (!System.IO.Directory.Exists(golden))
         {
-            return fromEnv;
+            throw new InvalidOperationException(
+                $"The golden recordings are missing: expected the folder '{golden}' (copied from tests/MLOpsDemo.Mlflow.Tests/TestData/mlflow-golden by the build).");
         }
 
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !System.IO.File.Exists(System.IO.Path.Combine(dir.FullName, "MLOpsDemo.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        // The recordings live in shared/ beside the repository (CI: a copy beside the clone); look upwards from it.
-        for (var candidate = dir?.Parent; candidate is not null; candidate = candidate.Parent)
-        {
-            var golden = System.IO.Path.Combine(candidate.FullName, "shared", "mlflow-golden");
-            if (System.IO.Directory.Exists(golden))
-            {
-                return golden;
-            }
-        }
-
-        throw new InvalidOperationException("Could not find shared/mlflow-golden beside the repository; set MLFLOW_GOLDEN_DIR to the mlflow-golden folder.");
+        return golden;
     }
 
     public override string ToString() => $"{Version}/{File}";
