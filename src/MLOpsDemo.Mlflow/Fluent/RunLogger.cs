@@ -210,8 +210,12 @@ internal sealed class RunLogger
                 return null;
             }
 
+            // The report keeps the cause's HTTP status and MLflow error code, so callers can branch on ErrorCode.
+            var cause = _lastLossCause as MlflowException;
             var error = new MlflowException(
                 $"{total} point(s) logged to run {_runId} were not stored ({_lostMetrics} metric(s), {_lostParams} param(s), {_lostTags} tag(s)): {_lastLossCause?.Message}",
+                cause?.StatusCode ?? default,
+                cause?.ErrorCode,
                 _lastLossCause);
             _lostMetrics = _lostParams = _lostTags = 0;
             _lastLossCause = null;
