@@ -49,7 +49,7 @@ public class FluentPipelineTests(MlflowServerFixture server)
     {
         using var client = server.CreateClient(o => o.Logging.FlushInterval = TimeSpan.FromMilliseconds(50));
         const int Writers = 8;
-        const int PointsPerWriter = 1500;
+        const int PointsPerWriter = 600;
         string runId;
         await using (var run = await client.StartRunAsync(new StartRunOptions { ExperimentName = MlflowServerFixture.UniqueName("it-concurrent") }, Ct))
         {
@@ -181,7 +181,7 @@ public class FluentPipelineTests(MlflowServerFixture server)
             Timeout = TimeSpan.FromSeconds(30),
             Logging = { FlushInterval = TimeSpan.FromMilliseconds(100), RetryBackoff = TimeSpan.FromMilliseconds(200), MaxRetryBackoff = TimeSpan.FromSeconds(1), RetryTimeout = TimeSpan.FromMinutes(5) },
         });
-        const int Phase = 2000;
+        const int Phase = 1000;
         string runId;
         await using (var run = await client.StartRunAsync(new StartRunOptions { ExperimentName = "restart" }, Ct))
         {

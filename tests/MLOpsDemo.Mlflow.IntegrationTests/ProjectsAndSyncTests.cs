@@ -63,7 +63,7 @@ public sealed class ProjectsAndSyncTests(MlflowServerFixture server) : IDisposab
             await using var parent = await local.StartRunAsync(new StartRunOptions { ExperimentId = experimentId, RunName = "parent" }, Ct);
             localRuns.Add(parent.RunId);
             parent.LogParam("alpha", 0.5);
-            for (var step = 0; step < 3000; step++)
+            for (var step = 0; step < 1500; step++)
             {
                 parent.LogMetric("loss", 1.0 / (step + 1), step);
             }
@@ -95,7 +95,7 @@ public sealed class ProjectsAndSyncTests(MlflowServerFixture server) : IDisposab
             Assert.Equal(parentId, runs.Single(r => r.Info.RunId == childId).Data.Tags["mlflow.parentRunId"]);
 
             var history = await remote.Runs.GetMetricHistoryAsync(parentId, "loss", cancellationToken: Ct).ToListAsync(Ct);
-            Assert.Equal(Enumerable.Range(0, 3000).Select(i => (long)i), history.Select(m => m.Step).Order());
+            Assert.Equal(Enumerable.Range(0, 1500).Select(i => (long)i), history.Select(m => m.Step).Order());
             var special = (await remote.Runs.GetMetricHistoryAsync(parentId, "special", cancellationToken: Ct).ToListAsync(Ct)).OrderBy(m => m.Step).ToList();
             Assert.True(double.IsNaN(special[0].Value));
             // MLflow's SQL store keeps ±Infinity as ±double.MaxValue (a SQL column cannot hold Infinity); so does the copy.
