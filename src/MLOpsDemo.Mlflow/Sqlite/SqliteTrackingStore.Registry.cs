@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using MLOpsDemo.Mlflow.Registry;
 
@@ -327,9 +326,8 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             {
                 RequireActiveRun(runId);
                 var existing = Scalar("SELECT value FROM tags WHERE run_uuid = $run AND key = 'mlflow.log-model.history'", ("$run", runId)) as string;
-                var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? new JsonArray();
-                history.Add(JsonNode.Parse(modelJson));
-                UpsertRunTag(runId, "mlflow.log-model.history", history.ToJsonString());
+                // Python's json.dumps form, as MLflow's SQL store writes it (and Python MLflow expects to find it).
+                UpsertRunTag(runId, "mlflow.log-model.history", ModelsClient.AppendHistoryEntry(existing, modelJson));
             },
             cancellationToken);
 
