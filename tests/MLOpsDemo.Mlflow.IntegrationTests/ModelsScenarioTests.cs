@@ -59,8 +59,6 @@ public sealed class ModelsScenarioTests(MlflowServerFixture server) : IDisposabl
         var stored = await MlflowModel.LoadAsync(byAlias.LocalPath, Ct);
         Assert.Equal(logged.Model.ToYaml(), stored.ToYaml());
 
-        var artifactPath = (await client.Runs.GetAsync(run.Info.RunId, Ct)).Info.ArtifactUri;
-        Assert.False(string.IsNullOrEmpty(artifactPath));
         if (await server.GetMajorVersionAsync(Ct) == 2)
         {
             var byRun = await client.Models.DownloadModelAsync($"runs:/{run.Info.RunId}/classifier", Path.Combine(_work.FullName, "run"), Ct);

@@ -22,7 +22,7 @@ public sealed class MlflowServerFixture : IAsyncLifetime
 
     private IContainer? _container;
     private Exception? _startFailure;
-    private int? _majorVersion;
+    private volatile int _majorVersion; // 0 until asked; tests ask concurrently and all get the same answer
 
     /// <summary>The tracking URI of the server, or <see langword="null"/> when unavailable.</summary>
     public string? TrackingUri { get; private set; }
@@ -100,7 +100,7 @@ public sealed class MlflowServerFixture : IAsyncLifetime
     /// <returns>2 or 3.</returns>
     public async Task<int> GetMajorVersionAsync(CancellationToken cancellationToken = default)
     {
-        if (_majorVersion is { } known)
+        if (_majorVersion is > 0 and var known)
         {
             return known;
         }
