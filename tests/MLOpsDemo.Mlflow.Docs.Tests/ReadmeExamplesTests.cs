@@ -41,13 +41,13 @@ public class ReadmeExamplesTests
         var block = MarkdownCode.CSharpBlocks(path).SingleOrDefault(b => b.Line == line);
         Assert.True(block is not null, $"{readme} has no ```csharp block opening at line {line} any more; rebuild the test list.");
 
-        var errors = SnippetCompiler.Compile(block.Source, $"{readme}:{line}");
+        var errors = SnippetCompiler.Compile(block.Source, readme, fenceLine: line);
 
         if (errors.Count > 0)
         {
             var message = new StringBuilder()
                 .AppendLine($"The C# block at {readme}:{line} does not compile ({errors.Count} error(s)). Fix the example, or")
-                .AppendLine("tag it ```text if it is not meant to be a program. Lines below are counted from the block's first line.")
+                .AppendLine("tag it ```text if it is not meant to be a program. Errors give the README's line and column.")
                 .AppendLine();
             foreach (var error in errors)
             {
@@ -55,8 +55,8 @@ public class ReadmeExamplesTests
             }
 
             message.AppendLine().AppendLine("The block:");
-            var number = 1;
-            foreach (var sourceLine in block.Source.Split('\n'))
+            var number = line + 1;
+            foreach (var sourceLine in block.Source.TrimEnd('\n').Split('\n'))
             {
                 message.AppendLine($"{number++,4}  {sourceLine.TrimEnd('\r')}");
             }
@@ -129,11 +129,13 @@ public class ReadmeExamplesTests
     [Fact]
     public void Compiler_reports_errors_with_block_relative_lines()
     {
-        var errors = SnippetCompiler.Compile("var client = new MlflowClient(\"http://localhost:5000\");\nclient.NoSuchMethod();\n", "sample");
+        // The block's first line is the line after its fence (10 here), so the call on the block's second line is line 12.
+        var errors = SnippetCompiler.Compile("var client = new MlflowClient(\"http://localhost:5000\");\nclient.NoSuchMethod();\n", "sample.md", fenceLine: 10);
         var error = Assert.Single(errors);
         Assert.Contains("NoSuchMethod", error, StringComparison.Ordinal);
-        Assert.StartsWith("sample(2,", error, StringComparison.Ordinal);
-        Assert.Empty(SnippetCompiler.Compile("using var client = new MlflowClient(\"http://localhost:5000\");\nawait client.Experiments.GetOrCreateAsync(\"x\");\n", "ok"));
+        Assert.StartsWith("sample.md:12:8: CS1061", error, StringComparison.Ordinal);
+        Assert.Empty(SnippetCompiler.Compile("using var client = new MlflowClient(\"http://localhost:5000\");\nawait client.Experiments.GetOrCreateAsync(\"x\");\n", "ok.md", fenceLine: 1));
+        Assert.Empty(SnippetCompiler.Compile("public sealed class OnlyTypes { public int X { get; init; } }\n", "types.md", fenceLine: 1));
     }
 }
 
@@ -243,10 +245,13 @@ internal static class SnippetCompiler
 {
     private static readonly Lazy<(CSharpCompilation Exe, CSharpCompilation Library)> s_bases = new(CreateBases);
 
-    /// <summary>The snippet's errors as "name(line,column): id: message", empty when it compiles.</summary>
-    public static IReadOnlyList<string> Compile(string source, string name)
+    /// <summary>
+    /// The snippet's errors as "file:line:column: id: message" with the line counted in the README (the block starts on
+    /// the line after its fence), empty when it compiles.
+    /// </summary>
+    public static IReadOnlyList<string> Compile(string source, string file, int fenceLine)
     {
-        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: name);
+        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: file);
         var hasStatements = tree.GetCompilationUnitRoot().Members.OfType<GlobalStatementSyntax>().Any();
         var (exe, library) = s_bases.Value;
         var compilation = (hasStatements ? exe : library).AddSyntaxTrees(tree);
@@ -255,7 +260,9 @@ internal static class SnippetCompiler
             .Select(d =>
             {
                 var span = d.Location.GetMappedLineSpan();
-                var where = d.Location.IsInSource ? $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1})" : name;
+                var where = d.Location.IsInSource
+                    ? $"{file}:{fenceLine + span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}"
+                    : file;
                 return $"{where}: {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
             })
             .ToList();
