@@ -88,6 +88,35 @@ public class ReadmeExamplesTests
     }
 
     [Fact]
+    public void Package_readmes_follow_the_azure_sdk_order()
+    {
+        // The order of the Azure SDK's package READMEs (STYLE.md §8); other sections (Contents, Performance, Next steps…)
+        // may sit between or after them.
+        string[] required = ["Getting started", "Key concepts", "Examples", "Troubleshooting"];
+        var problems = new List<string>();
+        foreach (var dir in Directory.GetDirectories(Path.Combine(ReadmeFiles.RepositoryRoot, "src")))
+        {
+            var readme = Path.Combine(dir, "README.md");
+            if (!Directory.EnumerateFiles(dir, "*.csproj").Any() || !File.Exists(readme))
+            {
+                continue; // a missing README is reported by Every_package_has_its_own_readme
+            }
+
+            var headings = MarkdownCode.Headings(readme, level: 2);
+            var positions = required.Select(title => headings.FindIndex(h => h.Equals(title, StringComparison.OrdinalIgnoreCase))).ToList();
+            var missing = required.Where((_, i) => positions[i] < 0).ToList();
+            var found = positions.Where(p => p >= 0).ToList();
+            if (missing.Count > 0 || !found.SequenceEqual(found.Order()))
+            {
+                problems.Add($"{Path.GetRelativePath(ReadmeFiles.RepositoryRoot, readme)}: has ## {string.Join(" / ", headings)}"
+                    + (missing.Count > 0 ? $"; missing ## {string.Join(", ## ", missing)}" : "; out of order"));
+            }
+        }
+
+        Assert.True(problems.Count == 0, $"Package READMEs need the sections ## {string.Join(" / ", required)}, in this order:\n{string.Join("\n", problems)}");
+    }
+
+    [Fact]
     public void Root_readme_stays_a_front_door()
     {
         var lines = File.ReadAllLines(Path.Combine(ReadmeFiles.RepositoryRoot, "README.md"));
@@ -218,6 +247,27 @@ internal static class MarkdownCode
         }
 
         return blocks;
+    }
+
+    /// <summary>The titles of the headings of one level outside code blocks, in order.</summary>
+    public static List<string> Headings(string path, int level)
+    {
+        var prefix = new string('#', level) + " ";
+        var headings = new List<string>();
+        var inFence = false;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (inFence ? IsClosingFence(line) : TryOpenFence(line, out _))
+            {
+                inFence = !inFence;
+            }
+            else if (!inFence && line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                headings.Add(line[prefix.Length..].Trim());
+            }
+        }
+
+        return headings;
     }
 
     private static bool TryOpenFence(string line, out string tag)
