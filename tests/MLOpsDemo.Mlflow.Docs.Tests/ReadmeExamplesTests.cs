@@ -143,11 +143,21 @@ public class ReadmeExamplesTests
                 "   ```",
                 "```bash",
                 "echo hi",
-                "```"));
+                "```",
+                "- every ```` ```csharp ```` block must compile; tag others",
+                "  ```` ```text ````. (inline code, not fences)",
+                "````csharp",
+                "var z = \"```\";",
+                "```",
+                "````",
+                "## Heading after the blocks"));
             var blocks = MarkdownCode.CSharpBlocks(file);
-            Assert.Equal([5, 8], blocks.Select(b => b.Line));
+            Assert.Equal([5, 8, 16], blocks.Select(b => b.Line));
             Assert.Equal("var x = 1;", blocks[0].Source.Trim());
             Assert.Equal("var y = 2;", blocks[1].Source.Trim());
+            Assert.Equal("var z = \"```\";\n```", blocks[2].Source.Trim());
+            Assert.Equal(["Title"], MarkdownCode.Headings(file, level: 1));
+            Assert.Equal(["Heading after the blocks"], MarkdownCode.Headings(file, level: 2));
         }
         finally
         {
@@ -228,14 +238,14 @@ internal static class MarkdownCode
         var blocks = new List<CodeBlock>();
         for (var i = 0; i < lines.Length; i++)
         {
-            if (!TryOpenFence(lines[i], out var tag))
+            if (!TryOpenFence(lines[i], out var tag, out var fence))
             {
                 continue;
             }
 
             var start = i;
             var body = new StringBuilder();
-            for (i++; i < lines.Length && !IsClosingFence(lines[i]); i++)
+            for (i++; i < lines.Length && !IsClosingFence(lines[i], fence); i++)
             {
                 body.Append(lines[i]).Append('\n');
             }
@@ -254,14 +264,18 @@ internal static class MarkdownCode
     {
         var prefix = new string('#', level) + " ";
         var headings = new List<string>();
-        var inFence = false;
+        var fence = 0; // length of the open fence, 0 outside code blocks
         foreach (var line in File.ReadLines(path))
         {
-            if (inFence ? IsClosingFence(line) : TryOpenFence(line, out _))
+            if (fence > 0)
             {
-                inFence = !inFence;
+                fence = IsClosingFence(line, fence) ? 0 : fence;
             }
-            else if (!inFence && line.StartsWith(prefix, StringComparison.Ordinal))
+            else if (TryOpenFence(line, out _, out var opened))
+            {
+                fence = opened;
+            }
+            else if (line.StartsWith(prefix, StringComparison.Ordinal))
             {
                 headings.Add(line[prefix.Length..].Trim());
             }
@@ -270,23 +284,39 @@ internal static class MarkdownCode
         return headings;
     }
 
-    private static bool TryOpenFence(string line, out string tag)
+    /// <summary>
+    /// A backtick fence as CommonMark defines it: up to three spaces, three or more backticks, and an info string
+    /// without backticks (so inline code such as <c>```` ```csharp ````</c> at the start of a line is not a fence).
+    /// </summary>
+    private static bool TryOpenFence(string line, out string tag, out int length)
     {
         tag = "";
         var trimmed = line.TrimStart(' ');
-        if (line.Length - trimmed.Length > 3 || !trimmed.StartsWith("```", StringComparison.Ordinal))
+        length = trimmed.Length - trimmed.TrimStart('`').Length;
+        if (line.Length - trimmed.Length > 3 || length < 3)
         {
+            length = 0;
             return false;
         }
 
-        tag = trimmed[3..].Trim().Split(' ', 2)[0];
+        var info = trimmed[length..].Trim();
+        if (info.Contains('`', StringComparison.Ordinal))
+        {
+            length = 0;
+            return false;
+        }
+
+        tag = info.Split(' ', 2)[0];
         return true;
     }
 
-    private static bool IsClosingFence(string line)
+    /// <summary>A closing fence: up to three spaces and at least as many backticks as the opening one, nothing else.</summary>
+    private static bool IsClosingFence(string line, int openingLength)
     {
-        var trimmed = line.TrimStart(' ');
-        return line.Length - trimmed.Length <= 3 && trimmed.TrimEnd() == "```";
+        var trimmed = line.TrimStart(' ').TrimEnd();
+        return line.Length - line.TrimStart(' ').Length <= 3
+            && trimmed.Length >= openingLength
+            && trimmed.All(c => c == '`');
     }
 }
 
