@@ -134,7 +134,7 @@ internal static partial class SqliteDatabase
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "The database '{Path}' is at schema revision '{Revision}', which this library does not know (a newer MLflow than {Newest} wrote it, or a custom migration). The library uses the tables and columns it finds, never changes the revision, and fails only operations whose columns are missing{Missing}.")]
+        [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "The database '{Path}' is at schema revision '{Revision}', which this library does not know (an MLflow release before 2.0 or after {Newest}, or a custom migration). The library uses the tables and columns it finds, never changes the revision, and fails only operations whose columns are missing{Missing}.")]
         public static partial void UnknownRevision(ILogger logger, string path, string revision, string newest, string missing);
     }
 }
