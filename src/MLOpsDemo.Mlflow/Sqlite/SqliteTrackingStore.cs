@@ -10,7 +10,10 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 
 /// <summary>
 /// The tracking store on MLflow's own SQLite database (<c>sqlite:///mlflow.db</c>), written exactly as MLflow's
-/// SqlAlchemyStore writes it (SQLSTORE.md), so MLflow 3.11 reads the file without conversion. One connection per
+/// SqlAlchemyStore writes it (SQLSTORE.md). A file of any MLflow release since 2.0 (or a newer one) is used at its own
+/// schema, detected from its tables (<see cref="SqliteSchema"/>) and never re-stamped; a new file gets the schema of
+/// <see cref="MlflowClientOptions.SqliteSchemaVersion"/> (<see cref="SqliteSchemaCatalog"/>), so that release reads it
+/// without conversion. One connection per
 /// store, used by one operation at a time; each write is one short <c>BEGIN IMMEDIATE</c> transaction; the file is in
 /// WAL mode so other clients and processes can read and write at the same time.
 /// </summary>
