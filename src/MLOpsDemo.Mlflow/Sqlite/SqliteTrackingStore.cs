@@ -215,7 +215,7 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
     private MlflowException MapSqliteException(SqliteException ex) => ex.SqliteErrorCode switch
     {
         // A table or column the file lacks (a schema older or newer than the operation expects): name it, not the SQL.
-        1 or 19 when _schema is not null && (ex.Message.Contains("no such", StringComparison.Ordinal) || ex.Message.Contains("has no column named", StringComparison.Ordinal)
+        1 or 19 when _schema is not null && (ex.Message.Contains("no such table", StringComparison.Ordinal) || ex.Message.Contains("no such column", StringComparison.Ordinal) || ex.Message.Contains("has no column named", StringComparison.Ordinal)
             || (ex.Message.Contains("NOT NULL constraint failed", StringComparison.Ordinal) && _schema.DescribeMissing().Length > 0))
             => new MlflowException(HttpStatusCode.InternalServerError, MlflowErrorCodes.InvalidState, _schema.DescribeSqlError(ex.Message, DatabasePath), innerException: ex),
         5 or 6 => new MlflowException(HttpStatusCode.ServiceUnavailable, MlflowErrorCodes.TemporarilyUnavailable, $"The database is locked by another writer: {ex.Message}", innerException: ex),

@@ -189,6 +189,34 @@ public class SqliteReleaseSchemaTests
     }
 
     [Fact]
+    public async Task A_newer_required_column_this_library_does_not_know_fails_naming_it()
+    {
+        using var folder = new TempFolder();
+        ReleaseDump.Get("3.11.2.dev0").Build(folder.DatabasePath);
+        using (var c = SqliteGolden.Open(folder.DatabasePath))
+        {
+            SqliteGolden.Execute(c, """
+                DROP TABLE experiment_tags;
+                CREATE TABLE experiment_tags ("key" VARCHAR(250) NOT NULL, value VARCHAR(5000), experiment_id INTEGER NOT NULL, origin VARCHAR(20) NOT NULL,
+                  CONSTRAINT experiment_tag_pk PRIMARY KEY ("key", experiment_id), FOREIGN KEY(experiment_id) REFERENCES experiments (experiment_id));
+                UPDATE alembic_version SET version_num = 'ffffffff0003';
+                """);
+        }
+
+        var logs = new CapturingLoggerFactory();
+        using (var client = new MlflowClient(new MlflowClientOptions { TrackingUri = folder.Uri, LoggerFactory = logs }))
+        {
+            var experimentId = await client.Experiments.CreateAsync("untagged", cancellationToken: Ct);
+            var ex = await Assert.ThrowsAsync<MlflowException>(() => client.Experiments.SetTagAsync(experimentId, "k", "v", Ct));
+            Assert.Contains("experiment_tags.origin", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'ffffffff0003'", ex.Message, StringComparison.Ordinal);
+            Assert.Empty((await client.Experiments.GetAsync(experimentId, Ct)).Tags);
+        }
+
+        Assert.Contains("experiment_tags.origin", Assert.Single(logs.Entries).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_feature_table_fails_naming_the_table_and_the_MLflow_version()
     {
         using var folder = new TempFolder();
