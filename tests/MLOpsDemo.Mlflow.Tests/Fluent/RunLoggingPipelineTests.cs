@@ -16,20 +16,24 @@ public class RunLoggingPipelineTests
             .Select(m => ((string)m!["key"]!, (long)m["step"]!))
             .ToList();
 
-    private static void AssertExactlyOnceInOrder(List<(string Key, long Step)> metrics, int tasks, int perTask)
+    /// <summary>
+    /// Every step of every key exactly once. Batches of metrics may be stored in any order when several are in flight
+    /// (MaxConcurrentBatches); MLflow orders a history by step and timestamp, so only the set is compared.
+    /// </summary>
+    private static void AssertExactlyOnce(List<(string Key, long Step)> metrics, int tasks, int perTask)
     {
         Assert.Equal(tasks * perTask, metrics.Count);
         Assert.Equal(tasks * perTask, metrics.Distinct().Count());
         foreach (var group in metrics.GroupBy(m => m.Key))
         {
-            Assert.Equal(Enumerable.Range(0, perTask).Select(i => (long)i), group.Select(m => m.Step));
+            Assert.Equal(Enumerable.Range(0, perTask).Select(i => (long)i), group.Select(m => m.Step).Order());
         }
 
         Assert.Equal(tasks, metrics.Select(m => m.Key).Distinct().Count());
     }
 
     [Fact]
-    public async Task Eight_tasks_logging_ten_thousand_points_each_arrive_exactly_once_and_in_step_order()
+    public async Task Eight_tasks_logging_ten_thousand_points_each_arrive_exactly_once()
     {
         using var server = new FakeMlflowServer();
         using var client = server.CreateClient();
@@ -47,7 +51,7 @@ public class RunLoggingPipelineTests
         }
 
         var metrics = LoggedMetrics(server);
-        AssertExactlyOnceInOrder(metrics, 8, 10_000);
+        AssertExactlyOnce(metrics, 8, 10_000);
         Assert.All(server.Batches, b => Assert.True(b["metrics"]!.AsArray().Count <= 1000));
     }
 
@@ -91,7 +95,7 @@ public class RunLoggingPipelineTests
         }
 
         Assert.True(refused > 0, "The outage was not exercised.");
-        AssertExactlyOnceInOrder(LoggedMetrics(server), 2, 3000);
+        AssertExactlyOnce(LoggedMetrics(server), 2, 3000);
     }
 
     [Fact]
@@ -175,7 +179,7 @@ public class RunLoggingPipelineTests
         Assert.InRange(accepted, 10, 1010);
         Volatile.Write(ref down, 0);
         await run.FlushAsync(Ct);
-        Assert.Equal(Enumerable.Range(0, accepted).Select(i => (long)i), server.MetricsOf(run.RunId).Select(m => m.Step));
+        Assert.Equal(Enumerable.Range(0, accepted).Select(i => (long)i), server.MetricsOf(run.RunId).Select(m => m.Step).Order());
     }
 
     [Fact]
