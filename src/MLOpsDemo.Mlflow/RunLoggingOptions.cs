@@ -13,7 +13,11 @@ public enum BufferFullMode
 /// <summary>Settings of the background pipeline that batches the metrics, params and tags of active runs.</summary>
 public sealed class RunLoggingOptions
 {
-    /// <summary>How many points (metrics, params, tags) one run buffers before logging applies <see cref="FullMode"/>. Default 100,000.</summary>
+    /// <summary>
+    /// How many points (metrics, params, tags) one run buffers before logging applies <see cref="FullMode"/>, besides
+    /// the batch being filled and the <see cref="MaxConcurrentBatches"/> batches being sent (up to 1000 points each).
+    /// Default 100,000.
+    /// </summary>
     public int BufferCapacity { get; set; } = 100_000;
 
     /// <summary>The longest time a point waits in the buffer before it is sent. Default 1 s.</summary>

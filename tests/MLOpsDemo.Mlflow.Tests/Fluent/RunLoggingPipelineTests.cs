@@ -194,7 +194,7 @@ public class RunLoggingPipelineTests
         var producer = Task.Run(
             () =>
             {
-                for (var i = 0; i < 2000; i++)
+                for (var i = 0; i < 10_000; i++)
                 {
                     run.LogMetric("m", i, step: i);
                     Volatile.Write(ref logged, i + 1);
@@ -202,13 +202,22 @@ public class RunLoggingPipelineTests
             },
             Ct);
 
-        await Task.Delay(400, Ct);
-        Assert.False(producer.IsCompleted, "Logging should wait while the buffer is full.");
-        Assert.InRange(Volatile.Read(ref logged), 10, 1010);
-        Volatile.Write(ref down, 0);
+        try
+        {
+            await Task.Delay(400, Ct);
+            Assert.False(producer.IsCompleted, "Logging should wait while the buffer is full.");
+
+            // Held: the buffer, the batch being filled and the batches in flight (up to 1000 points each).
+            Assert.InRange(Volatile.Read(ref logged), 10, 10 + ((RunLoggingOptions.DefaultMaxConcurrentBatches + 1) * 1000));
+        }
+        finally
+        {
+            Volatile.Write(ref down, 0);
+        }
+
         await producer.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         await run.FlushAsync(Ct);
-        Assert.Equal(2000, server.MetricsOf(run.RunId).Count);
+        Assert.Equal(10_000, server.MetricsOf(run.RunId).Count);
     }
 
     [Fact]
