@@ -86,10 +86,13 @@ internal static class MlflowCli
             CliException cli => (cli.ExitCode, cli.Message),
             MlflowException { ErrorCode: MlflowErrorCodes.ResourceDoesNotExist } or MlflowException { StatusCode: HttpStatusCode.NotFound, ErrorCode: null or "" or MlflowErrorCodes.EndpointNotFound }
                 => (ExitCodes.NotFound, Describe((MlflowException)exception)),
+            // MLflow 2.x answers a missing alias with INVALID_PARAMETER_VALUE "... alias X not found".
+            MlflowException { ErrorCode: MlflowErrorCodes.InvalidParameterValue, ServerMessage: { } text } when text.Contains("not found", StringComparison.OrdinalIgnoreCase)
+                => (ExitCodes.NotFound, Describe((MlflowException)exception)),
             MlflowException mlflow => (ExitCodes.MlflowError, Describe(mlflow)),
             ArgumentException or FormatException => (ExitCodes.UsageError, exception.Message),
             NotSupportedException => (ExitCodes.UsageError, exception.Message),
-            HttpRequestException http => (ExitCodes.MlflowError, $"Cannot reach the MLflow server: {http.Message} Check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running."),
+            HttpRequestException http => (ExitCodes.MlflowError, $"Cannot reach the MLflow server: {http.Message.TrimEnd('.')}. Check --tracking-uri / MLFLOW_TRACKING_URI and that the server is running."),
             TimeoutException or TaskCanceledException => (ExitCodes.MlflowError, $"The MLflow server did not answer in time: {exception.Message} Check the server, or raise MLFLOW_HTTP_REQUEST_TIMEOUT."),
             OperationCanceledException => (ExitCodes.Cancelled, "Cancelled."),
             FileNotFoundException or DirectoryNotFoundException => (ExitCodes.NotFound, exception.Message),
