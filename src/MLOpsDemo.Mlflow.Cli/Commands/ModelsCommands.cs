@@ -74,6 +74,7 @@ internal static class ModelsCommands
             }
 
             versions.Sort((a, b) => b.VersionNumber.CompareTo(a.VersionNumber));
+            versions = WithAliases(versions, model);
             var json = CliJson.RegisteredModel(model);
             json["versions"] = new JsonArray(versions.Select(v => (JsonNode)CliJson.ModelVersion(v)).ToArray());
             var output = new CommandOutput(json);
@@ -85,6 +86,18 @@ internal static class ModelsCommands
         });
         return command;
     }
+
+    /// <summary>
+    /// Fills each version's aliases from the registered model's alias list (MLflow 2.x leaves them out of version
+    /// searches).
+    /// </summary>
+    /// <param name="versions">The versions.</param>
+    /// <param name="model">Their registered model.</param>
+    /// <returns>The versions with their aliases.</returns>
+    internal static List<ModelVersion> WithAliases(IEnumerable<ModelVersion> versions, RegisteredModel model) =>
+        versions.Select(v => v.Name != model.Name || v.Aliases.Count > 0
+            ? v
+            : v with { Aliases = model.Aliases.Where(a => a.Version == v.Version).Select(a => a.Alias).Order(StringComparer.Ordinal).ToList() }).ToList();
 
     private static Command BuildRegister(Handlers handlers)
     {

@@ -57,6 +57,12 @@ internal static class ReportCommand
                 // A store without a model registry: no versions to list.
             }
 
+            foreach (var name in versions.Select(v => v.Name).Distinct(StringComparer.Ordinal).ToList())
+            {
+                var model = await ctx.Client.ModelRegistry.GetAsync(name, ct).ConfigureAwait(false);
+                versions = ModelsCommands.WithAliases(versions, model);
+            }
+
             versions.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name) is var byName and not 0 ? byName : a.VersionNumber.CompareTo(b.VersionNumber));
             var link = RunLink(ctx.Client.TrackingUri, run.Info);
             var duration = run.Info.StartTime is { } start ? (run.Info.EndTime ?? TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds()) - start : (long?)null;
