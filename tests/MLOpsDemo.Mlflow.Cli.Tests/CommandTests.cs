@@ -157,6 +157,14 @@ public class CommandTests
         Assert.Equal(runId, v1["run_id"]!.GetValue<string>());
         Assert.Equal(["champion"], v1["aliases"]!.AsArray().Select(a => a!.GetValue<string>()));
 
+        // Aliases without a gate: set (latest), get, delete.
+        var (_, second) = await target.CreateRegisteredRunAsync(experiment, model, null, "--metric", "accuracy=0.8");
+        Assert.Equal("2", (await target.RunAsync("models", "alias", "set", model, "challenger", "latest")).Ok().Out.Trim());
+        Assert.Equal(second, (await target.RunAsync("models", "alias", "get", model, "challenger")).Ok().Out.Trim());
+        var removed = (await target.RunAsync("models", "alias", "delete", model, "challenger", "-o", "json")).Ok().Json;
+        Assert.Equal("2", removed["previous_version"]!.GetValue<string>());
+        (await target.RunAsync("models", "alias", "get", model, "challenger")).Expect(4);
+
         var dest = Path.Combine(target.Folder, "champion");
         var downloaded = (await target.RunAsync("models", "download", $"models:/{model}@champion", dest, "-o", "json")).Ok().Json;
         Assert.Equal("1", downloaded["version"]!.GetValue<string>());
@@ -220,8 +228,10 @@ public class CommandTests
         await target.CreateRegisteredRunAsync(experiment, model, "champion", "--metric", "accuracy=0.9", "--metric", "loss=0.4");
         var (candidateRun, _) = await target.CreateRegisteredRunAsync(experiment, model, null, "--metric", "accuracy=0.95", "--metric", "loss=0.3", "--param", "dataset=v3");
 
-        // --version latest names the candidate; a plain promotion (no gate) sets the challenger alias.
-        (await target.RunAsync("models", "promote", model, "--version", "latest", "--to-alias", "challenger")).Ok();
+        // --version latest names the candidate; a promotion without checks just sets the challenger alias.
+        var plain = (await target.RunAsync("models", "promote", model, "--version", "latest", "--to-alias", "challenger", "-o", "json")).Ok().Json;
+        Assert.Empty(plain["checks"]!.AsArray());
+        Assert.Equal("promoted", plain["decision"]!.GetValue<string>());
         Assert.Equal("2", await target.AliasVersionAsync(model, "challenger"));
 
         var dry = (await target.RunAsync("models", "promote", model, "--from-alias", "challenger", "--to-alias", "champion",

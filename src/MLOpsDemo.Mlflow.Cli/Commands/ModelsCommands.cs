@@ -19,6 +19,7 @@ internal static class ModelsCommands
         command.Add(BuildRegister(handlers));
         command.Add(BuildDownload(handlers));
         command.Add(BuildPromote(handlers));
+        command.Add(BuildAlias(handlers));
         return command;
     }
 
@@ -184,6 +185,61 @@ internal static class ModelsCommands
             ctx.Write(new CommandOutput(json).AddLine($"Downloaded {modelUri}{versionText} to {downloaded.LocalPath}; flavors: {string.Join(", ", downloaded.Model.Flavors.Keys)}."));
             return ExitCodes.Success;
         });
+        return command;
+    }
+
+    private static Command BuildAlias(Handlers handlers)
+    {
+        var command = new Command("alias", "Read, set or delete an alias without a gate (e.g. mark the new version as challenger).");
+
+        var getName = new Argument<string>("name") { Description = "The registered model." };
+        var getAlias = new Argument<string>("alias") { Description = "The alias." };
+        var get = new Command("get", "Print the version an alias points at; exit 4 when it is not set.") { getName, getAlias };
+        handlers.Set(get, async (ctx, parse, ct) =>
+        {
+            var name = parse.GetValue(getName)!;
+            var alias = parse.GetValue(getAlias)!;
+            var version = await ctx.Client.ModelRegistry.TryGetVersionByAliasAsync(name, alias, ct).ConfigureAwait(false)
+                ?? throw CliException.NotFound($"Model '{name}' has no alias '{alias}'.");
+            ctx.Write(new CommandOutput(CliJson.ModelVersion(version)) { PlainText = version.Version, Markdown = $"`{name}@{alias}` is version {version.Version}.\n" });
+            return ExitCodes.Success;
+        });
+        command.Add(get);
+
+        var setName = new Argument<string>("name") { Description = "The registered model." };
+        var setAlias = new Argument<string>("alias") { Description = "The alias." };
+        var setVersion = new Argument<string>("version") { Description = "The version number, or 'latest' for the highest." };
+        var set = new Command("set", "Point an alias at a version (no gate).") { setName, setAlias, setVersion };
+        handlers.Set(set, async (ctx, parse, ct) =>
+        {
+            var name = parse.GetValue(setName)!;
+            var alias = parse.GetValue(setAlias)!;
+            var versionText = parse.GetValue(setVersion)!;
+            var version = string.Equals(versionText, "latest", StringComparison.OrdinalIgnoreCase)
+                ? await PromotionGate.GetLatestVersionAsync(ctx.Client, name, ct).ConfigureAwait(false)
+                : await ctx.Client.ModelRegistry.GetVersionAsync(name, versionText, ct).ConfigureAwait(false);
+            await ctx.Client.ModelRegistry.SetAliasAsync(name, alias, version.Version, ct).ConfigureAwait(false);
+            var json = new JsonObject { ["name"] = name, ["alias"] = alias, ["version"] = version.Version };
+            ctx.Write(new CommandOutput(json) { PlainText = version.Version, Markdown = $"`{name}@{alias}` now points at version {version.Version}.\n" });
+            return ExitCodes.Success;
+        });
+        command.Add(set);
+
+        var deleteName = new Argument<string>("name") { Description = "The registered model." };
+        var deleteAlias = new Argument<string>("alias") { Description = "The alias." };
+        var delete = new Command("delete", "Delete an alias (the version stays).") { deleteName, deleteAlias };
+        handlers.Set(delete, async (ctx, parse, ct) =>
+        {
+            var name = parse.GetValue(deleteName)!;
+            var alias = parse.GetValue(deleteAlias)!;
+            var holder = await ctx.Client.ModelRegistry.TryGetVersionByAliasAsync(name, alias, ct).ConfigureAwait(false)
+                ?? throw CliException.NotFound($"Model '{name}' has no alias '{alias}'.");
+            await ctx.Client.ModelRegistry.DeleteAliasAsync(name, alias, ct).ConfigureAwait(false);
+            var json = new JsonObject { ["name"] = name, ["alias"] = alias, ["previous_version"] = holder.Version };
+            ctx.Write(new CommandOutput(json).AddLine($"Deleted alias '{alias}' of '{name}' (was version {holder.Version})."));
+            return ExitCodes.Success;
+        });
+        command.Add(delete);
         return command;
     }
 

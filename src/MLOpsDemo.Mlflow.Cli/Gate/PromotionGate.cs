@@ -132,7 +132,7 @@ internal static class PromotionGate
         if (request.FromAlias is { } alias)
         {
             return await client.ModelRegistry.TryGetVersionByAliasAsync(request.Name, alias, cancellationToken).ConfigureAwait(false)
-                ?? throw CliException.NotFound($"Model '{request.Name}' has no alias '{alias}'. Set it first, e.g. 'dotnet mlflow models promote {request.Name} --version latest --to-alias {alias}'.");
+                ?? throw CliException.NotFound($"Model '{request.Name}' has no alias '{alias}'. Set it first, e.g. 'dotnet mlflow models alias set {request.Name} {alias} latest'.");
         }
 
         if (string.Equals(request.Version, "latest", StringComparison.OrdinalIgnoreCase))
