@@ -27,6 +27,11 @@ public class PackedToolTests
         {
             var packages = Path.Combine(repository, "artifacts", "packages");
             var package = FindPackage(packages);
+            if (package is not null && File.GetLastWriteTimeUtc(package) < NewestSource(repository))
+            {
+                package = null; // Packed before the last source change (a developer's old artifacts folder): pack afresh.
+            }
+
             if (package is null)
             {
                 packages = Path.Combine(work, "packages");
@@ -39,6 +44,7 @@ public class PackedToolTests
             Assert.NotNull(package);
             var version = Path.GetFileNameWithoutExtension(package)[(PackageId.Length + 1)..];
             var tools = Path.Combine(work, "tools");
+            // A private NuGet cache: a package of the same version installed earlier must not stand in for this one.
             var installed = await RunAsync(dotnet, work, ct, "tool", "install", PackageId, "--tool-path", tools, "--add-source", packages, "--version", version, "--ignore-failed-sources");
             Assert.True(installed.ExitCode == 0, $"dotnet tool install failed:\n{installed.StandardOutput}\n{installed.StandardError}");
             var tool = Path.Combine(tools, OperatingSystem.IsWindows() ? "dotnet-mlflow.exe" : "dotnet-mlflow");
@@ -76,6 +82,12 @@ public class PackedToolTests
                 .OrderByDescending(File.GetLastWriteTimeUtc)
                 .FirstOrDefault()
             : null;
+
+    private static DateTime NewestSource(string repository) =>
+        new[] { PackageId, "MLOpsDemo.Mlflow" }
+            .SelectMany(p => Directory.EnumerateFiles(Path.Combine(repository, "src", p), "*.cs*", SearchOption.AllDirectories))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal) && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Max(File.GetLastWriteTimeUtc);
 
     private static string? FindRepository()
     {
@@ -125,6 +137,7 @@ public class PackedToolTests
         start.Environment["CI"] = "true";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["NUGET_PACKAGES"] = Path.Combine(workingDirectory, "nuget-packages");
         if (FindDotnet() is { } dotnet)
         {
             start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(Path.GetFullPath(dotnet));
