@@ -10,7 +10,8 @@ namespace MLOpsDemo.Mlflow.Databricks;
 /// <c>DATABRICKS_CONFIG_PROFILE</c> or <c>DEFAULT</c> of <c>~/.databrickscfg</c>) or <c>databricks://&lt;profile&gt;</c>
 /// (that profile). Authentication: a personal access token, or OAuth machine-to-machine with a service principal
 /// (<c>POST {host}/oidc/v1/token</c>, <c>client_credentials</c>, scope <c>all-apis</c>; cached and fetched again 5
-/// minutes before expiry and after a 401).
+/// minutes before expiry, or half-way through a shorter lifetime, and after a 401). The token request goes through the
+/// client's HTTP pipeline without its credentials (<see cref="MlflowClientOptions.CreateUnauthenticatedHttpClient"/>).
 /// </summary>
 /// <remarks>
 /// This is a separate package (not part of the core) so that the core's URI handling stays "http(s) or sqlite" and
@@ -18,8 +19,6 @@ namespace MLOpsDemo.Mlflow.Databricks;
 /// </remarks>
 public static class DatabricksMlflow
 {
-    private static readonly Lazy<HttpClient> s_tokenClient = new(() => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
-
     /// <summary>Whether <paramref name="trackingUri"/> is <c>databricks</c> or <c>databricks://profile</c>.</summary>
     /// <param name="trackingUri">A tracking URI.</param>
     /// <returns>Whether it names a Databricks workspace.</returns>
@@ -146,10 +145,19 @@ public static class DatabricksMlflow
 
     /// <summary>The credential for <paramref name="config"/>: a bearer PAT, or OAuth M2M tokens fetched from the workspace.</summary>
     /// <param name="config">The resolved configuration.</param>
-    /// <param name="tokenHttpClient">The HTTP client for the token endpoint; <see langword="null"/> for a shared one.</param>
+    /// <param name="tokenHttpClient">
+    /// The HTTP client for the token endpoint; <see langword="null"/> for one built from default
+    /// <see cref="MlflowClientOptions"/> (<see cref="MlflowClientOptions.CreateUnauthenticatedHttpClient"/>) on first use.
+    /// <see cref="Configure"/> passes the client's own pipeline without credentials, so <c>InsecureTls</c>, retries and
+    /// logging apply to the token request too.
+    /// </param>
     /// <param name="timeProvider">The clock for token expiry.</param>
     /// <returns>The credential.</returns>
-    public static MlflowCredential CreateCredential(DatabricksConfig config, HttpClient? tokenHttpClient = null, TimeProvider? timeProvider = null)
+    public static MlflowCredential CreateCredential(DatabricksConfig config, HttpClient? tokenHttpClient = null, TimeProvider? timeProvider = null) =>
+        CreateCredentialCore(config, tokenHttpClient is null ? null : () => tokenHttpClient, timeProvider);
+
+    /// <summary>The credential, with the token endpoint's HTTP client created on the first token request.</summary>
+    internal static MlflowCredential CreateCredentialCore(DatabricksConfig config, Func<HttpClient>? tokenHttpClient, TimeProvider? timeProvider)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Token is { } token)
@@ -162,9 +170,11 @@ public static class DatabricksMlflow
             throw new ArgumentException($"{config} has neither a token nor an OAuth client id and secret.", nameof(config));
         }
 
-        var http = tokenHttpClient ?? s_tokenClient.Value;
+        // Created on the first token request: inside AddMlflowClient the options (and their IHttpClientFactory client)
+        // are still being built when this runs.
+        var http = new Lazy<HttpClient>(tokenHttpClient ?? (() => new MlflowClientOptions { TimeProvider = timeProvider ?? TimeProvider.System }.CreateUnauthenticatedHttpClient()), LazyThreadSafetyMode.ExecutionAndPublication);
         var time = timeProvider ?? TimeProvider.System;
-        return MlflowCredential.FromTokenProvider(ct => FetchOAuthTokenAsync(http, config, time, ct), TimeSpan.FromMinutes(5), time);
+        return MlflowCredential.FromTokenProvider(ct => FetchOAuthTokenAsync(http.Value, config, time, ct), TimeSpan.FromMinutes(5), time);
     }
 
     /// <summary>
@@ -184,7 +194,7 @@ public static class DatabricksMlflow
 
         config ??= ResolveConfig(options.TrackingUri!);
         options.TrackingUri = config.Host;
-        options.Credential = CreateCredential(config, timeProvider: options.TimeProvider);
+        options.Credential = CreateCredentialCore(config, options.CreateUnauthenticatedHttpClient, options.TimeProvider);
         return options;
     }
 

@@ -240,6 +240,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                 using var content = new StreamContent(upload, 81920);
                 content.Headers.ContentLength = length;
                 using var request = new HttpRequestMessage(HttpMethod.Put, credential.Url) { Content = content };
+                request.Options.Set(MlflowResilienceHandler.RetryModeKey, MlflowRetryMode.None); // this loop retries with a fresh read of the range
                 foreach (var (name, value) in credential.Headers)
                 {
                     if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))
