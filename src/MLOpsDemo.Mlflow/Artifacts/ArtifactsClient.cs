@@ -29,7 +29,6 @@ public partial class ArtifactsClient
     private const int MaxCachedArtifactUris = 10_000;
     private readonly MlflowClient _client;
     private readonly ConcurrentDictionary<string, string> _artifactUris = new(StringComparer.Ordinal);
-    private volatile bool _multipartUnsupported;
 
     internal ArtifactsClient(MlflowClient client) => _client = client;
 
@@ -39,12 +38,8 @@ public partial class ArtifactsClient
     /// <summary>The owning client.</summary>
     internal MlflowClient Client => _client;
 
-    /// <summary>Set once the server answered 501 to a multipart upload: from then on large files go in one PUT.</summary>
-    internal bool MultipartUnsupported
-    {
-        get => _multipartUnsupported;
-        set => _multipartUnsupported = value;
-    }
+    /// <summary>The client's server capabilities (multipart upload is learned from the first large upload).</summary>
+    internal Http.ServerCapabilities Capabilities => _client.Capabilities;
 
     /// <summary>
     /// The client for presigned part URLs (cloud storage): the client's pipeline (TLS settings, retries, logging,

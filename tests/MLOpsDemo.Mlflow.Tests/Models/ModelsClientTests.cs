@@ -136,6 +136,7 @@ public sealed class ModelsClientTests : IDisposable
         await client.Models.LogModelAsync("r1", OnnxOptions() with { ArtifactPath = "models/onnx" }, Ct);
 
         Assert.Single(Calls(_server, "POST", "/logged-models"));
+        Assert.Equal(MLOpsDemo.Mlflow.Http.ServerSupport.Unsupported, client.Capabilities.LoggedModels); // detected once, kept per client
         Assert.Equal(["mlflow-artifacts:/1/r1/artifacts/model", "mlflow-artifacts:/1/r1/artifacts/models/onnx"], _artifacts.Uploads.Select(u => u.Uri));
         var mlmodel = MlflowModel.Parse(System.Text.Encoding.UTF8.GetString(_artifacts.Uploads[0].Files["MLmodel"]));
         Assert.Equal("model", mlmodel.ArtifactPath);

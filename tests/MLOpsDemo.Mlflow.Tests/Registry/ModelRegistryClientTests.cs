@@ -123,6 +123,7 @@ public class ModelRegistryClientTests
 
         Assert.Equal("4", Assert.Single(second).Version);
         Assert.Equal(["POST", "GET", "GET"], server.LogEntries.Select(e => e.RequestMessage.Method));
+        Assert.Equal(MLOpsDemo.Mlflow.Http.ServerSupport.Unsupported, client.Capabilities.LatestVersionsPost);
         Assert.Equal(["Production"], server.LogEntries[^1].RequestMessage.Query!["stages"].ToArray());
     }
 

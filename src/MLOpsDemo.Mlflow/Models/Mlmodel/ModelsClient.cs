@@ -1,3 +1,4 @@
+using MLOpsDemo.Mlflow.Http;
 using System.Text.Json;
 using MLOpsDemo.Mlflow.Internal;
 using MLOpsDemo.Mlflow.Models.Mlmodel;
@@ -93,7 +94,7 @@ public class ModelsClient
 
     private async Task<LoggedModel?> TryCreateLoggedModelAsync(Run run, LogModelOptions options, CancellationToken cancellationToken)
     {
-        if (_client.ServerGeneration == 2)
+        if (_client.Capabilities.LoggedModels == ServerSupport.Unsupported)
         {
             return null;
         }
@@ -111,13 +112,13 @@ public class ModelsClient
                     Tags = options.Tags,
                 },
                 cancellationToken).ConfigureAwait(false);
-            _client.ServerGeneration = 3;
+            _client.Capabilities.LoggedModels = ServerSupport.Supported;
             return model;
         }
-        catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.EndpointNotFound)
+        catch (MlflowException ex) when (ServerCapabilities.IsMissingRoute(ex))
         {
             // An MLflow 2.x server answers the logged-models route with an HTML 404: log the 2.x way from now on.
-            _client.ServerGeneration = 2;
+            _client.Capabilities.LoggedModels = ServerSupport.Unsupported;
             return null;
         }
         catch (NotSupportedException)
@@ -185,18 +186,24 @@ public class ModelsClient
 
     private async Task AppendHistoryAsync(string runId, string entryJson, CancellationToken cancellationToken)
     {
-        try
+        if (_client.Capabilities.LogModelHistory != ServerSupport.Unsupported)
         {
-            await _client.RegistryStore.LogModelHistoryAsync(runId, entryJson, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.EndpointNotFound)
-        {
-            // Fall through: maintain the tag ourselves.
-        }
-        catch (NotSupportedException)
-        {
-            // No registry store (local tracking store): maintain the tag ourselves.
+            try
+            {
+                await _client.RegistryStore.LogModelHistoryAsync(runId, entryJson, cancellationToken).ConfigureAwait(false);
+                _client.Capabilities.LogModelHistory = ServerSupport.Supported;
+                return;
+            }
+            catch (MlflowException ex) when (ServerCapabilities.IsMissingRoute(ex))
+            {
+                // Fall through: maintain the tag ourselves, from now on without asking.
+                _client.Capabilities.LogModelHistory = ServerSupport.Unsupported;
+            }
+            catch (NotSupportedException)
+            {
+                // No registry store (local tracking store): maintain the tag ourselves.
+                _client.Capabilities.LogModelHistory = ServerSupport.Unsupported;
+            }
         }
 
         var run = await _client.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
