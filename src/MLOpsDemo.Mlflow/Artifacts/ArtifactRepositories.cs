@@ -25,7 +25,7 @@ internal static partial class ArtifactRepositories
             "mlflow-artifacts" => OpenProxied(owner, artifactUri),
             "http" or "https" => OpenHttp(owner, artifactUri),
             "runs" or "models" => throw new NotSupportedException(
-                $"'{Redact(artifactUri)}' is a logical URI; resolve it first (for runs:/ use the run-id overloads such as DownloadAsync(runId, path, destinationDirectory), for models:/ get the model version's download URI from the model registry)."),
+                $"'{Redact(artifactUri)}' is a logical URI; resolve it first (for runs:/ use the run-id overloads such as DownloadAsync(runId, path, destinationDirectory), for models:/ use Models.DownloadModelAsync)."),
             _ => throw new NotSupportedException(
                 $"The artifact URI '{Redact(artifactUri)}' uses the '{scheme}:' scheme, which this client does not access directly. It reads and writes artifacts only through the MLflow tracking server's artifact proxy (mlflow-artifacts:/…) and in local directories (file://…). Start the tracking server with --serve-artifacts (the default since MLflow 2.0) and --artifacts-destination {scheme}://…, so that new experiments and runs get mlflow-artifacts:/ URIs and the server moves the bytes."),
         };

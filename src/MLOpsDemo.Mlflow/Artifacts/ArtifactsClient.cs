@@ -196,7 +196,9 @@ public partial class ArtifactsClient
 
     /// <summary>
     /// Lists a run's artifacts at <paramref name="path"/> (run-relative paths). On a tracking server this uses
-    /// <c>artifacts/list</c>, so it also works for artifact stores only the server can reach.
+    /// <c>artifacts/list</c>, so it also works for artifact stores only the server can reach; on a local store it reads
+    /// the run's artifact directory. The one way to list a run's artifacts (<c>path</c> is checked by the same rules
+    /// as every other artifact path).
     /// </summary>
     /// <param name="runId">The run id.</param>
     /// <param name="path">A run-relative directory, or <see langword="null"/> for the root.</param>
@@ -263,8 +265,8 @@ public partial class ArtifactsClient
     /// <param name="destinationDirectory">The local directory to write into.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The local path of the downloaded file or directory.</returns>
-    public virtual Task<string> DownloadAsync(string artifactUri, string destinationDirectory, CancellationToken cancellationToken = default) =>
-        DownloadAsync(artifactUri, destinationDirectory, ArtifactTransferOptions.FromEnvironment(), cancellationToken);
+    public virtual Task<string> DownloadUriAsync(string artifactUri, string destinationDirectory, CancellationToken cancellationToken = default) =>
+        DownloadUriAsync(artifactUri, destinationDirectory, ArtifactTransferOptions.FromEnvironment(), cancellationToken);
 
     /// <summary>Downloads a file or a directory tree from an artifact URI, with transfer options.</summary>
     /// <param name="artifactUri">The source artifact URI.</param>
@@ -272,7 +274,7 @@ public partial class ArtifactsClient
     /// <param name="options">Transfer settings.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The local path of the downloaded file or directory.</returns>
-    public virtual async Task<string> DownloadAsync(string artifactUri, string destinationDirectory, ArtifactTransferOptions options, CancellationToken cancellationToken = default)
+    public virtual async Task<string> DownloadUriAsync(string artifactUri, string destinationDirectory, ArtifactTransferOptions options, CancellationToken cancellationToken = default)
     {
         var repository = OpenRepository(artifactUri);
         var destination = RequireDestination(destinationDirectory);
@@ -299,7 +301,7 @@ public partial class ArtifactsClient
     /// <param name="artifactUri">The file's artifact URI.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The content stream.</returns>
-    public virtual async Task<Stream> OpenReadAsync(string artifactUri, CancellationToken cancellationToken = default)
+    public virtual async Task<Stream> OpenReadUriAsync(string artifactUri, CancellationToken cancellationToken = default)
     {
         var repository = OpenRepository(artifactUri);
         var (stream, _) = await repository.OpenReadAsync("", cancellationToken).ConfigureAwait(false);

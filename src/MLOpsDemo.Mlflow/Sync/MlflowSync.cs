@@ -276,7 +276,7 @@ public sealed class MlflowSync
 
                 downloaded = Path.Combine(Path.GetTempPath(), "mlflow-sync-" + Guid.NewGuid().ToString("N"));
                 Directory.CreateDirectory(downloaded);
-                local = await _source.Artifacts.DownloadAsync(run.Info.ArtifactUri, downloaded, cancellationToken).ConfigureAwait(false);
+                local = await _source.Artifacts.DownloadUriAsync(run.Info.ArtifactUri, downloaded, cancellationToken).ConfigureAwait(false);
             }
 
             if (!Directory.Exists(local) || !Directory.EnumerateFileSystemEntries(local).Any())

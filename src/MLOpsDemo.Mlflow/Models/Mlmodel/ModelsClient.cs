@@ -86,7 +86,7 @@ public class ModelsClient
         ArgumentException.ThrowIfNullOrEmpty(localDirectory);
         var resolved = await _client.ModelRegistry.ResolveModelUriAsync(modelUri, cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(localDirectory);
-        var local = await _client.Artifacts.DownloadAsync(resolved.ArtifactUri, localDirectory, cancellationToken).ConfigureAwait(false);
+        var local = await _client.Artifacts.DownloadUriAsync(resolved.ArtifactUri, localDirectory, cancellationToken).ConfigureAwait(false);
         var modelDirectory = File.Exists(local) && Path.GetFileName(local) == MlflowModel.FileName ? Path.GetDirectoryName(local)! : local;
         var model = await MlflowModel.LoadAsync(modelDirectory, cancellationToken).ConfigureAwait(false);
         return new DownloadedModel { LocalPath = modelDirectory, Model = model, Source = resolved };
