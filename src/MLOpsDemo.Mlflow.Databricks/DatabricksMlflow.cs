@@ -7,7 +7,7 @@ namespace MLOpsDemo.Mlflow.Databricks;
 
 /// <summary>
 /// Configures MLflow clients for Databricks workspaces: tracking URI <c>databricks</c> (environment, else the profile
-/// <c>DATABRICKS_CONFIG_PROFILE</c> or <c>DEFAULT</c> of <c>~/.databrickscfg</c>) or <c>databricks://&lt;profile&gt;</c>
+/// <c>DATABRICKS_CONFIG_PROFILE</c>, the <c>[__settings__] default_profile</c>, or <c>DEFAULT</c> of <c>~/.databrickscfg</c>) or <c>databricks://&lt;profile&gt;</c>
 /// (that profile). Authentication: a personal access token, or OAuth machine-to-machine with a service principal
 /// (<c>POST {host}/oidc/v1/token</c>, <c>client_credentials</c>, scope <c>all-apis</c>; cached and fetched again 5
 /// minutes before expiry, or half-way through a shorter lifetime, and after a 401). The token request goes through the
@@ -19,6 +19,8 @@ namespace MLOpsDemo.Mlflow.Databricks;
 /// </remarks>
 public static class DatabricksMlflow
 {
+    private const string SettingsSection = "__settings__";
+
     /// <summary>Whether <paramref name="trackingUri"/> is <c>databricks</c> or <c>databricks://profile</c>.</summary>
     /// <param name="trackingUri">A tracking URI.</param>
     /// <returns>Whether it names a Databricks workspace.</returns>
@@ -73,17 +75,24 @@ public static class DatabricksMlflow
                 return RequireCredentials(fromEnv, "the environment (set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)");
             }
 
-            profile = NonEmpty(getVariable("DATABRICKS_CONFIG_PROFILE")) ?? "DEFAULT";
+            profile = NonEmpty(getVariable("DATABRICKS_CONFIG_PROFILE"));
         }
 
         var path = configFilePath ?? NonEmpty(getVariable("DATABRICKS_CONFIG_FILE"))
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".databrickscfg");
         if (!File.Exists(path))
         {
-            throw new ArgumentException($"No Databricks credentials: DATABRICKS_HOST is not set and the configuration file '{path}' does not exist. Set DATABRICKS_HOST and DATABRICKS_TOKEN, or create the file with a [{profile}] profile.");
+            throw new ArgumentException($"No Databricks credentials: DATABRICKS_HOST is not set and the configuration file '{path}' does not exist. Set DATABRICKS_HOST and DATABRICKS_TOKEN, or create the file with a [{profile ?? "DEFAULT"}] profile.");
         }
 
-        var profiles = ParseConfigFile(File.ReadAllText(path));
+        var sections = ParseConfigFile(File.ReadAllText(path));
+
+        // As databricks-sdk: without an explicit profile, [__settings__] default_profile names it, else DEFAULT;
+        // [__settings__] itself is not a profile.
+        profile ??= sections.TryGetValue(SettingsSection, out var settings) && NonEmpty(settings.GetValueOrDefault("default_profile")) is { } defaultProfile
+            ? defaultProfile
+            : "DEFAULT";
+        var profiles = sections.Where(p => p.Key != SettingsSection).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         var section = profiles.FirstOrDefault(p => string.Equals(p.Key, profile, profile.Equals("DEFAULT", StringComparison.OrdinalIgnoreCase) ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)).Value;
         if (section is null)
         {

@@ -80,6 +80,24 @@ public sealed class DatabricksTests : IDisposable
         Assert.Equal("staging", profileVar.Profile);
     }
 
+    [Fact]
+    public void Settings_default_profile_is_honoured_and_not_listed_as_a_profile()
+    {
+        // databricks-sdk 0.102 (config.py _known_file_config_loader): without an explicit profile,
+        // [__settings__] default_profile picks it; [__settings__] is dropped from the profile map.
+        var path = WriteConfig("[__settings__]\ndefault_profile = staging\n\n" + Config);
+
+        var byDefault = DatabricksMlflow.ResolveConfig("databricks", _ => null, path);
+        var explicitVariable = DatabricksMlflow.ResolveConfig("databricks", n => n == "DATABRICKS_CONFIG_PROFILE" ? "DEFAULT" : null, path);
+        var missing = Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig("databricks://nope", _ => null, path));
+
+        Assert.Equal(("staging", "https://staging.cloud.databricks.com"), (byDefault.Profile, byDefault.Host));
+        Assert.Equal("DEFAULT", explicitVariable.Profile);
+        Assert.Contains("profiles found: DEFAULT, staging, broken, nocreds.", missing.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("__settings__", missing.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig("databricks://__settings__", _ => null, path));
+    }
+
     [Theory]
     [InlineData("databricks://missing", "has no profile [missing]")]
     [InlineData("databricks://broken", "has no 'host' key")]
