@@ -39,6 +39,6 @@ public partial class MlflowClient
             return new RestRegistryStore(http, baseUri, Capabilities);
         }
 
-        throw new NotSupportedException($"The tracking store '{TrackingUri}' has no model registry yet. Use an MLflow server (http://host:port) for registry operations.");
+        throw MlflowException.NotImplemented($"The tracking store '{TrackingUri}' has no model registry yet. Use an MLflow server (http://host:port) for registry operations.");
     }
 }

@@ -77,7 +77,8 @@ internal static partial class ArtifactRepositories
     {
         if (owner.Client.HttpClient is not { } http || owner.Client.TrackingBaseUri is not { } trackingBase)
         {
-            throw new NotSupportedException(
+            // A store limitation (a local store has no artifact proxy): 501, as the rule in MlflowException says.
+            throw MlflowException.NotImplemented(
                 $"The artifact URI '{Redact(artifactUri)}' is served by an MLflow tracking server's artifact proxy, but this client's tracking URI ('{owner.Client.TrackingUri}') is a local store. Create the client with the server's http(s):// tracking URI.");
         }
 

@@ -286,8 +286,9 @@ public sealed class MlflowSync
 
             await _destination.Artifacts.LogArtifactsAsync(destinationRunId, local, null, cancellationToken).ConfigureAwait(false);
         }
-        catch (NotSupportedException ex)
+        catch (Exception ex) when (ex is NotSupportedException || (ex is MlflowException mlflow && mlflow.ErrorCode == MlflowErrorCodes.NotImplemented))
         {
+            // This library does not access the URI (NotSupported), or the store cannot serve it (501).
             state.ArtifactsSkippedReason = $"Artifacts were not copied: {ex.Message}";
         }
         finally

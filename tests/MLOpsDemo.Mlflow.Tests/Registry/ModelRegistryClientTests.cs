@@ -145,7 +145,10 @@ public class ModelRegistryClientTests
     {
         var client = new MockableClient();
 
-        var error = await Assert.ThrowsAsync<NotSupportedException>(() => client.ModelRegistry.GetAsync("iris", Ct));
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.ModelRegistry.GetAsync("iris", Ct));
+
+        Assert.Equal(System.Net.HttpStatusCode.NotImplemented, error.StatusCode);
+        Assert.Equal(MlflowErrorCodes.NotImplemented, error.ErrorCode);
 
         Assert.Contains("registry", error.Message, StringComparison.Ordinal);
     }

@@ -121,10 +121,6 @@ public class ModelsClient
             _client.Capabilities.LoggedModels = ServerSupport.Unsupported;
             return null;
         }
-        catch (NotSupportedException)
-        {
-            return null;
-        }
     }
 
     private async Task<ModelLogResult> LogAsLoggedModelAsync(Run run, LoggedModel logged, LogModelOptions options, DateTime created, string directory, CancellationToken cancellationToken)
@@ -196,12 +192,8 @@ public class ModelsClient
             }
             catch (MlflowException ex) when (ServerCapabilities.IsMissingRoute(ex))
             {
-                // Fall through: maintain the tag ourselves, from now on without asking.
-                _client.Capabilities.LogModelHistory = ServerSupport.Unsupported;
-            }
-            catch (NotSupportedException)
-            {
-                // No registry store (local tracking store): maintain the tag ourselves.
+                // Fall through: maintain the tag ourselves, from now on without asking (also when there is no
+                // registry store at all: 501).
                 _client.Capabilities.LogModelHistory = ServerSupport.Unsupported;
             }
         }
