@@ -79,3 +79,65 @@ public sealed class ReviewedSurfaceTests
         Assert.Null(http.DefaultRequestHeaders.Authorization);
     }
 }
+
+/// <summary>AWS and Databricks members a review found without a test of their own.</summary>
+public sealed class ReviewedProviderSurfaceTests
+{
+    private const string Arn = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-tracking-server/team";
+    private const string Role = "arn:aws:iam::123456789012:role/mlflow-reader";
+
+    [Fact]
+    public void CreateSageMakerClient_targets_the_arns_endpoint_and_refuses_a_malformed_arn()
+    {
+        using var client = MLOpsDemo.Mlflow.Aws.AwsMlflow.CreateSageMakerClient(Arn, new MLOpsDemo.Mlflow.Aws.AwsMlflowOptions { Credentials = new Amazon.Runtime.BasicAWSCredentials("AKID", "SECRET") });
+
+        Assert.StartsWith("https://us-east-1.experiments.sagemaker.aws", client.TrackingUri, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", client.ToString(), StringComparison.Ordinal);
+        Assert.ThrowsAny<ArgumentException>(() => MLOpsDemo.Mlflow.Aws.AwsMlflow.CreateSageMakerClient("arn:aws:sagemaker:us-east-1:123:not-mlflow/x"));
+    }
+
+    [Fact]
+    public void AssumeRoleArn_wraps_the_base_credentials_in_an_assumed_role()
+    {
+        var basic = new Amazon.Runtime.BasicAWSCredentials("AKID", "SECRET");
+
+        var fromOption = MLOpsDemo.Mlflow.Aws.AwsMlflow.ResolveCredentials(new MLOpsDemo.Mlflow.Aws.AwsMlflowOptions { Credentials = basic, AssumeRoleArn = Role }, _ => null);
+        var fromVariable = MLOpsDemo.Mlflow.Aws.AwsMlflow.ResolveCredentials(new MLOpsDemo.Mlflow.Aws.AwsMlflowOptions { Credentials = basic }, n => n == "SAGEMAKER_MLFLOW_ASSUME_ROLE_ARN" ? Role : null);
+        var without = MLOpsDemo.Mlflow.Aws.AwsMlflow.ResolveCredentials(new MLOpsDemo.Mlflow.Aws.AwsMlflowOptions { Credentials = basic }, _ => null);
+
+        Assert.Equal(Role, Assert.IsType<Amazon.Runtime.AssumeRoleAWSCredentials>(fromOption).RoleArn);
+        Assert.Equal(Role, Assert.IsType<Amazon.Runtime.AssumeRoleAWSCredentials>(fromVariable).RoleArn);
+        Assert.Same(basic, without);
+    }
+
+    [Fact]
+    public async Task RequestsPerSecond_adds_the_rate_limit_handler_to_the_clients_pipeline()
+    {
+        var services = new ServiceCollection();
+        services.AddMlflowClient(o => o.TrackingUri = "databricks")
+            .AddDatabricksAuth(o =>
+            {
+                o.Config = new DatabricksConfig { Host = "https://ws.cloud.databricks.com", Token = "dapi-1" };
+                o.RequestsPerSecond = 5;
+            });
+        services.AddMlflowClient("plain", o => o.TrackingUri = "databricks").AddDatabricksAuth(o => o.Config = new DatabricksConfig { Host = "https://ws.cloud.databricks.com", Token = "dapi-1" });
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.Contains(AdditionalHandlers(provider, MlflowClientNames.HttpClientName("")), h => h is DatabricksRateLimitHandler);
+        Assert.DoesNotContain(AdditionalHandlers(provider, MlflowClientNames.HttpClientName("plain")), h => h is DatabricksRateLimitHandler);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ServiceCollection().AddMlflowClient(o => o.TrackingUri = "databricks").AddDatabricksAuth(o => o.RequestsPerSecond = 0));
+    }
+
+    private static IList<DelegatingHandler> AdditionalHandlers(IServiceProvider provider, string httpClientName)
+    {
+        var factoryOptions = provider.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Http.HttpClientFactoryOptions>>().Get(httpClientName);
+        var builder = provider.GetRequiredService<Microsoft.Extensions.Http.HttpMessageHandlerBuilder>();
+        builder.Name = httpClientName;
+        foreach (var action in factoryOptions.HttpMessageHandlerBuilderActions)
+        {
+            action(builder);
+        }
+
+        return builder.AdditionalHandlers;
+    }
+}
