@@ -183,7 +183,7 @@ internal sealed partial class ModelLoader(MlflowClient client, ModelHolder holde
         var directory = Path.Combine(Path.GetTempPath(), "mlflow-model-service", Guid.NewGuid().ToString("N"));
         try
         {
-            var model = await client.ModelRegistry.DownloadModelAsync(uri, directory, stoppingToken).ConfigureAwait(false);
+            var model = await client.Models.DownloadModelAsync(uri, directory, stoppingToken).ConfigureAwait(false);
             var onnx = model.GetDataPath() ?? throw new InvalidOperationException($"{uri} has no onnx flavor (flavors: {string.Join(", ", model.Model.Flavors.Keys)}); this service serves ONNX models.");
             holder.Load(model, onnx, directory);
             LogLoaded(logger, uri, model.Source.Version, model.Source.ArtifactUri);

@@ -104,7 +104,7 @@ public static class AwsMlflow
     /// <returns>The credentials.</returns>
     public static AWSCredentials GetDefaultCredentials() => new DefaultChainCredentials();
 
-    private static AWSCredentials ResolveCredentials(AwsMlflowOptions aws, Func<string, string?> getVariable)
+    internal static AWSCredentials ResolveCredentials(AwsMlflowOptions aws, Func<string, string?> getVariable)
     {
         var baseCredentials = aws.Credentials ?? GetDefaultCredentials();
         var role = aws.AssumeRoleArn ?? NonEmpty(getVariable("SAGEMAKER_MLFLOW_ASSUME_ROLE_ARN"));

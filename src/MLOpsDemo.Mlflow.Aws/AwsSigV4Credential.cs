@@ -11,7 +11,8 @@ namespace MLOpsDemo.Mlflow.Aws;
 /// <remarks>
 /// Bodies are hashed before sending. A seekable stream body (<see cref="StreamContent"/> with a known length) is read
 /// once to hash it and rewound by <see cref="StreamContent"/> when sent, so large artifact uploads are not held in
-/// memory; a non-seekable stream is buffered first (the signature needs the hash before the first byte is sent).
+/// memory; a non-seekable stream is spooled to a temporary file while it is hashed (the signature needs the hash before
+/// the first byte is sent), and the file is sent and deleted with the request.
 /// <c>UNSIGNED-PAYLOAD</c> is not used: only S3 documents accepting it. Credentials are fetched on every request from
 /// the <see cref="AWSCredentials"/>, which cache and refresh themselves (assumed roles, instance profiles, SSO).
 /// </remarks>
@@ -79,15 +80,15 @@ public sealed class AwsSigV4Credential : MlflowCredential
 
         if (content is StreamContent && content.Headers.ContentLength is null)
         {
-            // A stream that cannot seek can be read only once: buffer it so it can be hashed and then sent.
-#if NET9_0_OR_GREATER
-            await content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
-#else
-            await content.LoadIntoBufferAsync().ConfigureAwait(false);
-#endif
+            // A stream that cannot seek can be read only once and may be larger than memory: spool it to a temporary
+            // file (deleted when the request is disposed) while hashing it, and send the file instead.
+            var (spooled, spooledHash) = await SpoolAsync(content, cancellationToken).ConfigureAwait(false);
+            request.Content = spooled;
             request.Options.Set(MlflowCredentialHandler.ReplayableContentKey, true);
+            return spooledHash;
         }
-        else if (content is StreamContent)
+
+        if (content is StreamContent)
         {
             request.Options.Set(MlflowCredentialHandler.ReplayableContentKey, true);
         }
@@ -104,6 +105,45 @@ public sealed class AwsSigV4Credential : MlflowCredential
     /// <summary>A description without secrets.</summary>
     /// <returns>The description.</returns>
     public override string ToString() => $"AWS SigV4 ({_service}, {_region}, ***)";
+
+    /// <summary>Copies <paramref name="content"/> into a delete-on-close temporary file, hashing on the way; returns the file's content.</summary>
+    private static async Task<(StreamContent Content, string Hash)> SpoolAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "mlflow-sigv4-" + Guid.NewGuid().ToString("N") + ".tmp");
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var source = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+            await using (source.ConfigureAwait(false))
+            {
+                var buffer = new byte[81920];
+                int read;
+                while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await file.FlushAsync(cancellationToken).ConfigureAwait(false);
+            file.Position = 0;
+            var spooled = new StreamContent(file, 81920);
+            foreach (var header in content.Headers)
+            {
+                spooled.Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+
+            spooled.Headers.ContentLength = file.Length;
+            content.Dispose();
+            return (spooled, SigV4Signer.Hex(hash.GetHashAndReset()));
+        }
+        catch
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
     /// <summary>A write-only stream that feeds an <see cref="IncrementalHash"/>.</summary>
     private sealed class HashingStream(IncrementalHash hash) : Stream

@@ -7,10 +7,11 @@ namespace MLOpsDemo.Mlflow.Databricks;
 
 /// <summary>
 /// Configures MLflow clients for Databricks workspaces: tracking URI <c>databricks</c> (environment, else the profile
-/// <c>DATABRICKS_CONFIG_PROFILE</c> or <c>DEFAULT</c> of <c>~/.databrickscfg</c>) or <c>databricks://&lt;profile&gt;</c>
+/// <c>DATABRICKS_CONFIG_PROFILE</c>, the <c>[__settings__] default_profile</c>, or <c>DEFAULT</c> of <c>~/.databrickscfg</c>) or <c>databricks://&lt;profile&gt;</c>
 /// (that profile). Authentication: a personal access token, or OAuth machine-to-machine with a service principal
 /// (<c>POST {host}/oidc/v1/token</c>, <c>client_credentials</c>, scope <c>all-apis</c>; cached and fetched again 5
-/// minutes before expiry and after a 401).
+/// minutes before expiry, or half-way through a shorter lifetime, and after a 401). The token request goes through the
+/// client's HTTP pipeline without its credentials (<see cref="MlflowClientOptions.CreateUnauthenticatedHttpClient"/>).
 /// </summary>
 /// <remarks>
 /// This is a separate package (not part of the core) so that the core's URI handling stays "http(s) or sqlite" and
@@ -18,7 +19,7 @@ namespace MLOpsDemo.Mlflow.Databricks;
 /// </remarks>
 public static class DatabricksMlflow
 {
-    private static readonly Lazy<HttpClient> s_tokenClient = new(() => new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
+    private const string SettingsSection = "__settings__";
 
     /// <summary>Whether <paramref name="trackingUri"/> is <c>databricks</c> or <c>databricks://profile</c>.</summary>
     /// <param name="trackingUri">A tracking URI.</param>
@@ -74,17 +75,24 @@ public static class DatabricksMlflow
                 return RequireCredentials(fromEnv, "the environment (set DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)");
             }
 
-            profile = NonEmpty(getVariable("DATABRICKS_CONFIG_PROFILE")) ?? "DEFAULT";
+            profile = NonEmpty(getVariable("DATABRICKS_CONFIG_PROFILE"));
         }
 
         var path = configFilePath ?? NonEmpty(getVariable("DATABRICKS_CONFIG_FILE"))
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".databrickscfg");
         if (!File.Exists(path))
         {
-            throw new ArgumentException($"No Databricks credentials: DATABRICKS_HOST is not set and the configuration file '{path}' does not exist. Set DATABRICKS_HOST and DATABRICKS_TOKEN, or create the file with a [{profile}] profile.");
+            throw new ArgumentException($"No Databricks credentials: DATABRICKS_HOST is not set and the configuration file '{path}' does not exist. Set DATABRICKS_HOST and DATABRICKS_TOKEN, or create the file with a [{profile ?? "DEFAULT"}] profile.");
         }
 
-        var profiles = ParseConfigFile(File.ReadAllText(path));
+        var sections = ParseConfigFile(File.ReadAllText(path));
+
+        // As databricks-sdk: without an explicit profile, [__settings__] default_profile names it, else DEFAULT;
+        // [__settings__] itself is not a profile.
+        profile ??= sections.TryGetValue(SettingsSection, out var settings) && NonEmpty(settings.GetValueOrDefault("default_profile")) is { } defaultProfile
+            ? defaultProfile
+            : "DEFAULT";
+        var profiles = sections.Where(p => p.Key != SettingsSection).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         var section = profiles.FirstOrDefault(p => string.Equals(p.Key, profile, profile.Equals("DEFAULT", StringComparison.OrdinalIgnoreCase) ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal)).Value;
         if (section is null)
         {
@@ -146,10 +154,19 @@ public static class DatabricksMlflow
 
     /// <summary>The credential for <paramref name="config"/>: a bearer PAT, or OAuth M2M tokens fetched from the workspace.</summary>
     /// <param name="config">The resolved configuration.</param>
-    /// <param name="tokenHttpClient">The HTTP client for the token endpoint; <see langword="null"/> for a shared one.</param>
+    /// <param name="tokenHttpClient">
+    /// The HTTP client for the token endpoint; <see langword="null"/> for one built from default
+    /// <see cref="MlflowClientOptions"/> (<see cref="MlflowClientOptions.CreateUnauthenticatedHttpClient"/>) on first use.
+    /// <see cref="Configure"/> passes the client's own pipeline without credentials, so <c>InsecureTls</c>, retries and
+    /// logging apply to the token request too.
+    /// </param>
     /// <param name="timeProvider">The clock for token expiry.</param>
     /// <returns>The credential.</returns>
-    public static MlflowCredential CreateCredential(DatabricksConfig config, HttpClient? tokenHttpClient = null, TimeProvider? timeProvider = null)
+    public static MlflowCredential CreateCredential(DatabricksConfig config, HttpClient? tokenHttpClient = null, TimeProvider? timeProvider = null) =>
+        CreateCredentialCore(config, tokenHttpClient is null ? null : () => tokenHttpClient, timeProvider);
+
+    /// <summary>The credential, with the token endpoint's HTTP client created on the first token request.</summary>
+    internal static MlflowCredential CreateCredentialCore(DatabricksConfig config, Func<HttpClient>? tokenHttpClient, TimeProvider? timeProvider)
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.Token is { } token)
@@ -162,9 +179,11 @@ public static class DatabricksMlflow
             throw new ArgumentException($"{config} has neither a token nor an OAuth client id and secret.", nameof(config));
         }
 
-        var http = tokenHttpClient ?? s_tokenClient.Value;
+        // Created on the first token request: inside AddMlflowClient the options (and their IHttpClientFactory client)
+        // are still being built when this runs.
+        var http = new Lazy<HttpClient>(tokenHttpClient ?? (() => new MlflowClientOptions { TimeProvider = timeProvider ?? TimeProvider.System }.CreateUnauthenticatedHttpClient()), LazyThreadSafetyMode.ExecutionAndPublication);
         var time = timeProvider ?? TimeProvider.System;
-        return MlflowCredential.FromTokenProvider(ct => FetchOAuthTokenAsync(http, config, time, ct), TimeSpan.FromMinutes(5), time);
+        return MlflowCredential.FromTokenProvider(ct => FetchOAuthTokenAsync(http.Value, config, time, ct), TimeSpan.FromMinutes(5), time);
     }
 
     /// <summary>
@@ -184,7 +203,7 @@ public static class DatabricksMlflow
 
         config ??= ResolveConfig(options.TrackingUri!);
         options.TrackingUri = config.Host;
-        options.Credential = CreateCredential(config, timeProvider: options.TimeProvider);
+        options.Credential = CreateCredentialCore(config, options.CreateUnauthenticatedHttpClient, options.TimeProvider);
         return options;
     }
 

@@ -79,6 +79,9 @@ internal static class MlflowClientNames
     public const string Prefix = "MLOpsDemo.Mlflow";
 
     public static string HttpClientName(string name) => name.Length == 0 ? Prefix : Prefix + ":" + name;
+
+    /// <summary>The named HttpClient without credentials (presigned URLs, token endpoints) of client <paramref name="name"/>.</summary>
+    public static string UnauthenticatedHttpClientName(string name) => Prefix + ".Unauthenticated" + (name.Length == 0 ? "" : ":" + name);
 }
 
 /// <summary>Log messages of the DI package.</summary>

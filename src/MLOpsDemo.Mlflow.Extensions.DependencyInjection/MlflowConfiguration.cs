@@ -50,6 +50,7 @@ internal static class MlflowConfiguration
         target.Logging = source.Logging;
         target.TimeProvider = source.TimeProvider;
         target.LoggerFactory = source.LoggerFactory;
+        target.UnauthenticatedHttpClientFactory = source.UnauthenticatedHttpClientFactory;
     }
 
     private static string? String(IConfiguration section, string key) =>

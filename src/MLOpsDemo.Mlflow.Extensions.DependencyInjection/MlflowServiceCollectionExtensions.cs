@@ -106,13 +106,17 @@ public static class MlflowServiceCollectionExtensions
 
         var optionsBuilder = services.AddOptions<MlflowClientOptions>(httpName);
         configure(optionsBuilder);
-        optionsBuilder.PostConfigure<IServiceProvider>(static (options, provider) =>
+        var unauthenticatedName = MlflowClientNames.UnauthenticatedHttpClientName(name);
+        optionsBuilder.PostConfigure<IServiceProvider>((options, provider) =>
         {
             options.LoggerFactory ??= provider.GetService<ILoggerFactory>();
             if (ReferenceEquals(options.TimeProvider, TimeProvider.System) && provider.GetService<TimeProvider>() is { } time)
             {
                 options.TimeProvider = time;
             }
+
+            // Presigned storage URLs and OAuth token endpoints: the same factory-managed pipeline, minus credentials.
+            options.UnauthenticatedHttpClientFactory ??= () => provider.GetRequiredService<IHttpClientFactory>().CreateClient(unauthenticatedName);
         });
         optionsBuilder.ValidateOnStart();
         services.AddSingleton<IValidateOptions<MlflowClientOptions>>(new MlflowOptionsValidator(httpName, name));
@@ -131,6 +135,20 @@ public static class MlflowServiceCollectionExtensions
             services.TryAddSingleton(static sp => sp.GetRequiredService<IMlflowClientFactory>().GetClient(string.Empty).Experiments);
             services.TryAddSingleton(static sp => sp.GetRequiredService<IMlflowClientFactory>().GetClient(string.Empty).Runs);
         }
+
+        services.AddHttpClient(unauthenticatedName)
+            .RemoveAllLoggers()
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .ConfigureHttpClient(static client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp => CreatePrimaryHandler(GetOptions(sp, httpName)))
+            .ConfigureAdditionalHttpMessageHandlers((handlers, sp) =>
+            {
+                var options = GetOptions(sp, httpName);
+                handlers.Add(new MlflowObservabilityHandler(options.LoggerFactory));
+                var resilience = new MlflowResilienceHandler(options);
+                resilience.Retrying += MlflowObservabilityHandler.RecordRetry;
+                handlers.Add(resilience);
+            });
 
         var builder = services.AddHttpClient(httpName)
             .RemoveAllLoggers()

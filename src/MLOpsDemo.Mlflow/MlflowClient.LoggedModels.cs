@@ -32,6 +32,6 @@ public partial class MlflowClient
             return new RestLoggedModelStore(http, baseUri);
         }
 
-        throw new NotSupportedException($"The tracking store '{TrackingUri}' has no logged models yet. Use an MLflow 3 server (http://host:port).");
+        throw MlflowException.NotImplemented($"The tracking store '{TrackingUri}' has no logged models yet. Use an MLflow 3 server (http://host:port).");
     }
 }

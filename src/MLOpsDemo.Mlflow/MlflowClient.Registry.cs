@@ -7,7 +7,6 @@ public partial class MlflowClient
     private ModelRegistryClient? _modelRegistry;
     private ModelsClient? _models;
     private IRegistryStore? _registryStore;
-    private int _serverGeneration;
 
     /// <summary>The model registry: registered models, versions, aliases, stages, model URIs and promotion.</summary>
     public virtual ModelRegistryClient ModelRegistry => LazyInitializer.EnsureInitialized(ref _modelRegistry, () => new ModelRegistryClient(this));
@@ -25,15 +24,8 @@ public partial class MlflowClient
         }
     }
 
-    /// <summary>
-    /// What the server is, as far as this client has found out: 0 unknown, 2 for MLflow 2.x (no logged models), 3 for
-    /// MLflow 3 (logged models). Set by the first call that tells (a logged-model call answered or refused).
-    /// </summary>
-    internal int ServerGeneration
-    {
-        get => Volatile.Read(ref _serverGeneration);
-        set => Volatile.Write(ref _serverGeneration, value);
-    }
+    /// <summary>What the server supports, detected once per client by the first call that needs each feature.</summary>
+    internal Http.ServerCapabilities Capabilities { get; } = new();
 
     private IRegistryStore CreateRegistryStore()
     {
@@ -44,9 +36,9 @@ public partial class MlflowClient
 
         if (HttpClient is { } http && TrackingBaseUri is { } baseUri)
         {
-            return new RestRegistryStore(http, baseUri);
+            return new RestRegistryStore(http, baseUri, Capabilities);
         }
 
-        throw new NotSupportedException($"The tracking store '{TrackingUri}' has no model registry yet. Use an MLflow server (http://host:port) for registry operations.");
+        throw MlflowException.NotImplemented($"The tracking store '{TrackingUri}' has no model registry yet. Use an MLflow server (http://host:port) for registry operations.");
     }
 }

@@ -10,7 +10,7 @@ public partial class MlflowClient
     /// <summary>Gets the MLflow version of the tracking server (<c>GET /version</c>), e.g. <c>3.11.2</c>. Not retried.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>The version text the server reports.</returns>
-    /// <exception cref="NotSupportedException">The client uses a local store, not a server.</exception>
+    /// <exception cref="MlflowException">501 <c>NOT_IMPLEMENTED</c>: the client uses a local store, not a server.</exception>
     /// <exception cref="MlflowException">The server answered with an error status.</exception>
     public virtual async Task<string> GetServerVersionAsync(CancellationToken cancellationToken = default)
     {
@@ -26,7 +26,7 @@ public partial class MlflowClient
     /// <summary>Checks the tracking server's health (<c>GET /health</c>, which answers <c>OK</c>). Not retried.</summary>
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns><see langword="true"/> when the server answered 200; <see langword="false"/> for any other status.</returns>
-    /// <exception cref="NotSupportedException">The client uses a local store, not a server.</exception>
+    /// <exception cref="MlflowException">501 <c>NOT_IMPLEMENTED</c>: the client uses a local store, not a server.</exception>
     /// <exception cref="HttpRequestException">The server could not be reached.</exception>
     public virtual async Task<bool> IsServerHealthyAsync(CancellationToken cancellationToken = default)
     {
@@ -39,7 +39,7 @@ public partial class MlflowClient
         ThrowIfDisposed();
         if (_httpClient is null || TrackingBaseUri is null)
         {
-            throw new NotSupportedException($"'{TrackingUri}' is a local store; /{path} exists only on an MLflow tracking server.");
+            throw MlflowException.NotImplemented($"'{TrackingUri}' is a local store; /{path} exists only on an MLflow tracking server.");
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(TrackingBaseUri, path));

@@ -15,6 +15,7 @@ public partial class MlflowClient : IDisposable
     private readonly bool _ownsHttpClient;
     private readonly HttpClient? _httpClient;
     private readonly ITrackingStore _store;
+    private readonly Lazy<HttpClient> _unauthenticatedHttpClient;
     private int _disposed;
 
     /// <summary>Creates a client configured from the environment (<c>MLFLOW_TRACKING_URI</c> and the other <c>MLFLOW_*</c> variables).</summary>
@@ -77,6 +78,7 @@ public partial class MlflowClient : IDisposable
                     $"The tracking URI '{TrackingUriInfo.Redact(uri)}' is not supported by the core package. Use http(s)://host:port for an MLflow server or sqlite:///mlflow.db for a local store; managed services (databricks, azureml://, SageMaker ARNs) need their optional package.");
         }
 
+        _unauthenticatedHttpClient = new(options.CreateUnauthenticatedHttpClient, LazyThreadSafetyMode.ExecutionAndPublication);
         Experiments = new ExperimentsClient(this);
         Runs = new RunsClient(this);
     }
@@ -87,6 +89,7 @@ public partial class MlflowClient : IDisposable
         _ = forMocking;
         Options = new MlflowClientOptions();
         _store = null!;
+        _unauthenticatedHttpClient = new(Options.CreateUnauthenticatedHttpClient, LazyThreadSafetyMode.ExecutionAndPublication);
         Experiments = new ExperimentsClient(this);
         Runs = new RunsClient(this);
     }
@@ -108,6 +111,12 @@ public partial class MlflowClient : IDisposable
 
     /// <summary>The HTTP client for REST stores; <see langword="null"/> for local stores.</summary>
     internal HttpClient? HttpClient => _httpClient;
+
+    /// <summary>
+    /// The client's pipeline without the tracking credentials (<see cref="MlflowClientOptions.CreateUnauthenticatedHttpClient"/>),
+    /// for presigned storage URLs; created on first use, disposed with this client.
+    /// </summary>
+    internal HttpClient UnauthenticatedHttpClient => _unauthenticatedHttpClient.Value;
 
     /// <summary>The server's base URI (ending in '/') for REST stores; <see langword="null"/> for local stores.</summary>
     internal Uri? TrackingBaseUri { get; }
@@ -141,6 +150,11 @@ public partial class MlflowClient : IDisposable
         if (_ownsHttpClient)
         {
             _httpClient?.Dispose();
+        }
+
+        if (_unauthenticatedHttpClient.IsValueCreated)
+        {
+            _unauthenticatedHttpClient.Value.Dispose();
         }
     }
 

@@ -33,6 +33,15 @@ public sealed class MlflowClientOptions
     /// <summary>Skip TLS certificate verification (<c>MLFLOW_TRACKING_INSECURE_TLS</c>). Default <see langword="false"/>; use only for test servers.</summary>
     public bool InsecureTls { get; set; }
 
+    /// <summary>
+    /// Creates the HTTP client for requests that must not carry this client's tracking credentials: presigned
+    /// cloud-storage URLs of multipart uploads and OAuth token endpoints (Databricks M2M). <see langword="null"/>
+    /// (default) builds one from these options — <see cref="InsecureTls"/>, retries, logging and metrics, User-Agent —
+    /// without credentials. <c>AddMlflowClient</c> sets it to a named <c>IHttpClientFactory</c> client with the same
+    /// handlers. Use <see cref="CreateUnauthenticatedHttpClient"/> to get one.
+    /// </summary>
+    public Func<HttpClient>? UnauthenticatedHttpClientFactory { get; set; }
+
     /// <summary>Retries per request for transient failures (<c>MLFLOW_HTTP_REQUEST_MAX_RETRIES</c>, 0–10). Default 7.</summary>
     public int MaxRetries { get; set; } = 7;
 
@@ -153,6 +162,19 @@ public sealed class MlflowClientOptions
         {
             Timeout = TimeSpan.FromSeconds(timeout);
         }
+    }
+
+    /// <summary>
+    /// Creates an HTTP client for requests that must not carry the tracking credentials (see
+    /// <see cref="UnauthenticatedHttpClientFactory"/>): the same TLS, retry, logging and User-Agent settings as the
+    /// client's own requests, no <c>Authorization</c>. The caller disposes it.
+    /// </summary>
+    /// <returns>The HTTP client.</returns>
+    public HttpClient CreateUnauthenticatedHttpClient()
+    {
+        var client = UnauthenticatedHttpClientFactory?.Invoke() ?? Http.MlflowHttp.CreateHttpClient(this, authenticate: false);
+        Http.MlflowHttp.ApplyUserAgent(client);
+        return client;
     }
 
     /// <summary>Checks the settings and throws an <see cref="ArgumentException"/> that names the first bad one.</summary>

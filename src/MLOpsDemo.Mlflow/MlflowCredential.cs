@@ -46,10 +46,12 @@ public abstract class MlflowCredential
 
     /// <summary>
     /// A bearer token from <paramref name="tokenProvider"/>, cached until shortly before it expires and fetched again
-    /// after a 401.
+    /// after a 401. A token is replaced <paramref name="refreshMargin"/> before it expires, or half-way through its
+    /// lifetime when that is shorter (as databricks-sdk's <c>Refreshable</c> does), so a token that lives 5 minutes or
+    /// less is still reused for half its life instead of being fetched for every request.
     /// </summary>
     /// <param name="tokenProvider">Obtains a token; called when none is cached, when it is about to expire, or after a 401.</param>
-    /// <param name="refreshMargin">How long before expiry a token is replaced. Default 5 minutes.</param>
+    /// <param name="refreshMargin">How long before expiry a token is replaced, at most. Default 5 minutes.</param>
     /// <param name="timeProvider">The clock. Default <see cref="TimeProvider.System"/>.</param>
     /// <returns>The credential.</returns>
     public static MlflowCredential FromTokenProvider(Func<CancellationToken, ValueTask<MlflowAccessToken>> tokenProvider, TimeSpan? refreshMargin = null, TimeProvider? timeProvider = null) =>
@@ -77,7 +79,7 @@ public abstract class MlflowCredential
     private sealed class TokenProviderCredential(Func<CancellationToken, ValueTask<MlflowAccessToken>> provider, TimeSpan margin, TimeProvider time) : MlflowCredential
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
-        private MlflowAccessToken? _current;
+        private volatile Cached? _current;
 
         public override async ValueTask AuthenticateAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -94,21 +96,25 @@ public abstract class MlflowCredential
         private async ValueTask<MlflowAccessToken> GetTokenAsync(bool force, CancellationToken cancellationToken)
         {
             var cached = _current;
-            if (!force && cached is not null && cached.ExpiresOn - margin > time.GetUtcNow())
+            if (!force && cached is not null && cached.RenewAt > time.GetUtcNow())
             {
-                return cached;
+                return cached.Token;
             }
 
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (!force && _current is not null && _current.ExpiresOn - margin > time.GetUtcNow())
+                cached = _current;
+                if (!force && cached is not null && cached.RenewAt > time.GetUtcNow())
                 {
-                    return _current;
+                    return cached.Token;
                 }
 
                 var fresh = await provider(cancellationToken).ConfigureAwait(false);
-                _current = fresh;
+                var now = time.GetUtcNow();
+                var lifetime = fresh.ExpiresOn - now;
+                var effectiveMargin = lifetime <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Min(margin.Ticks, lifetime.Ticks / 2));
+                _current = new Cached(fresh, fresh.ExpiresOn - effectiveMargin);
                 return fresh;
             }
             finally
@@ -118,6 +124,9 @@ public abstract class MlflowCredential
         }
 
         public override string ToString() => "Bearer token provider (***)";
+
+        /// <summary>A token and when to replace it (fixed when it was obtained, like databricks-sdk's stale period).</summary>
+        private sealed record Cached(MlflowAccessToken Token, DateTimeOffset RenewAt);
     }
 #pragma warning restore CA1001
 }

@@ -6,6 +6,25 @@ namespace MLOpsDemo.Mlflow;
 /// The error raised for every failed MLflow operation: the HTTP status (or the equivalent for the local store),
 /// MLflow's <c>error_code</c> such as <c>RESOURCE_DOES_NOT_EXIST</c>, the server's message and the raw body.
 /// </summary>
+/// <remarks>
+/// <para>The library's one rule for errors — what a caller catches, by who decided the operation cannot happen:</para>
+/// <list type="bullet">
+/// <item><description><see cref="MlflowException"/>: the <b>tracking store</b> (an MLflow server, or the local SQLite
+/// store answering as a server would) refused or failed the operation. This includes what a store cannot do: a route
+/// the server lacks is <c>404</c> <see cref="MlflowErrorCodes.EndpointNotFound"/>, a feature the store (or this client's
+/// kind of store) does not offer is <c>501</c> <see cref="MlflowErrorCodes.NotImplemented"/> — the same answer from
+/// both stores.</description></item>
+/// <item><description><see cref="ArgumentException"/> (and its subclasses): the caller's input is invalid; thrown
+/// before any request is sent.</description></item>
+/// <item><description><see cref="UnsafeArtifactPathException"/> (an <see cref="IOException"/>): a path that came
+/// <b>from</b> a store or the disk would escape the download destination; nothing is written for it.</description></item>
+/// <item><description><see cref="NotSupportedException"/>: <b>this library</b> never does it, whatever the store:
+/// tracking URIs of services that need their optional package, artifact URIs it does not access directly
+/// (<c>s3://</c>, unresolved <c>runs:/</c>), artifact URLs on another host than the tracking server.</description></item>
+/// <item><description>Transport failures surface as <see cref="HttpRequestException"/>, an attempt timeout (after the
+/// retries) as <see cref="TimeoutException"/>, cancellation as <see cref="OperationCanceledException"/>.</description></item>
+/// </list>
+/// </remarks>
 public class MlflowException : Exception
 {
     /// <summary>Creates an exception with a message.</summary>
@@ -67,6 +86,10 @@ public class MlflowException : Exception
 
     /// <summary>The raw response body, if one was received.</summary>
     public string? ResponseBody { get; }
+
+    /// <summary>A store limitation: <c>501 NOT_IMPLEMENTED</c>, as a server answers for a feature it lacks.</summary>
+    internal static MlflowException NotImplemented(string message) =>
+        new(HttpStatusCode.NotImplemented, MlflowErrorCodes.NotImplemented, message);
 
     private static string BuildMessage(HttpStatusCode statusCode, string? errorCode, string? serverMessage)
     {

@@ -412,30 +412,4 @@ public class RunsClient
         MlflowValidation.ValidateMaxResults(maxResults, 2500, nameof(maxResults));
         return Store.GetMetricHistoryBulkIntervalAsync(runIds, key, startStep, endStep, maxResults, cancellationToken);
     }
-
-    /// <summary>Lists a run's artifacts through the tracking server (<c>artifacts/list</c>): run-relative paths.</summary>
-    /// <param name="runId">The run id.</param>
-    /// <param name="path">A run-relative directory, or <see langword="null"/> for the root.</param>
-    /// <param name="cancellationToken">Cancels the enumeration.</param>
-    /// <returns>The entries of that directory.</returns>
-    public virtual async IAsyncEnumerable<ArtifactFileInfo> ListArtifactsAsync(string runId, string? path = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        MlflowValidation.ValidateRunId(runId, nameof(runId));
-        if (path is not null && (path.Split('/').Contains("..") || path.Contains('\\', StringComparison.Ordinal) || path.StartsWith('/') || path.Contains('#', StringComparison.Ordinal)))
-        {
-            throw new ArgumentException($"The artifact path '{path}' is not allowed: it must be relative, without '..' segments, backslashes or '#'.", nameof(path));
-        }
-
-        await foreach (var file in Paging.AllAsync(
-            async (token, ct) =>
-            {
-                var listing = await Store.ListArtifactsAsync(runId, path, token, ct).ConfigureAwait(false);
-                return new MlflowPage<ArtifactFileInfo>(listing.Files, listing.NextPageToken);
-            },
-            null,
-            cancellationToken).ConfigureAwait(false))
-        {
-            yield return file;
-        }
-    }
 }

@@ -154,7 +154,7 @@ public sealed class ModelsScenarioTests(MlflowServerFixture server) : IDisposabl
         await client.ModelRegistry.CreateAsync(name, cancellationToken: Ct);
         var version = await client.ModelRegistry.CreateVersionAsync(name, got.ModelUri, new CreateModelVersionOptions { ModelId = got.Info.ModelId, RunId = run.Info.RunId }, Ct);
         Assert.Equal(got.ModelUri, version.Source);
-        var download = await client.ModelRegistry.DownloadModelAsync($"models:/{name}/{version.Version}", Path.Combine(_work.FullName, "logged"), Ct);
+        var download = await client.Models.DownloadModelAsync($"models:/{name}/{version.Version}", Path.Combine(_work.FullName, "logged"), Ct);
         Assert.Equal(s_onnxBytes, await File.ReadAllBytesAsync(download.GetDataPath()!, Ct));
 
         await client.LoggedModels.DeleteAsync(other.Info.ModelId, Ct);

@@ -71,7 +71,7 @@ public class RegistryScenarioTests(MlflowServerFixture server)
             Assert.NotNull(logged.RegisteredVersion);
             await client.ModelRegistry.SetAliasAsync(name, "champion", logged.RegisteredVersion.Version, Ct);
 
-            var downloaded = await client.ModelRegistry.DownloadModelAsync($"models:/{name}@champion", Path.Combine(work, "download"), Ct);
+            var downloaded = await client.Models.DownloadModelAsync($"models:/{name}@champion", Path.Combine(work, "download"), Ct);
 
             Assert.Equal("mlflow.onnx", downloaded.Model.Flavors["python_function"].GetString("loader_module"));
             Assert.Equal(await File.ReadAllBytesAsync(file, Ct), await File.ReadAllBytesAsync(downloaded.GetDataPath()!, Ct));

@@ -47,7 +47,7 @@ internal static class ArtifactsCommands
             var dest = Path.GetFullPath(parse.GetValue(destination)!);
             var local = await TransferProgress.RunAsync(ctx, $"Downloading {target.Display}", options => target.RunId is not null
                 ? ctx.Client.Artifacts.DownloadAsync(target.RunId, target.Path ?? "", dest, options, ct)
-                : ctx.Client.Artifacts.DownloadAsync(target.Uri!, dest, options, ct)).ConfigureAwait(false);
+                : ctx.Client.Artifacts.DownloadUriAsync(target.Uri!, dest, options, ct)).ConfigureAwait(false);
             ctx.Write(new CommandOutput(new JsonObject { ["source"] = target.Display, ["local_path"] = local }).AddLine($"Downloaded {target.Display} to {local}"));
             return ExitCodes.Success;
         });

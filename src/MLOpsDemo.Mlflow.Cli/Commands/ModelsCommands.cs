@@ -168,7 +168,7 @@ internal static class ModelsCommands
             var dest = Path.GetFullPath(parse.GetValue(destination)!);
             var modelUri = parse.GetValue(uri)!;
             ctx.Info($"Downloading {modelUri} …");
-            var downloaded = await ctx.Client.ModelRegistry.DownloadModelAsync(modelUri, dest, ct).ConfigureAwait(false);
+            var downloaded = await ctx.Client.Models.DownloadModelAsync(modelUri, dest, ct).ConfigureAwait(false);
             var json = new JsonObject
             {
                 ["uri"] = modelUri,

@@ -25,7 +25,7 @@ internal static partial class ArtifactRepositories
             "mlflow-artifacts" => OpenProxied(owner, artifactUri),
             "http" or "https" => OpenHttp(owner, artifactUri),
             "runs" or "models" => throw new NotSupportedException(
-                $"'{Redact(artifactUri)}' is a logical URI; resolve it first (for runs:/ use the run-id overloads such as DownloadAsync(runId, path, destinationDirectory), for models:/ get the model version's download URI from the model registry)."),
+                $"'{Redact(artifactUri)}' is a logical URI; resolve it first (for runs:/ use the run-id overloads such as DownloadAsync(runId, path, destinationDirectory), for models:/ use Models.DownloadModelAsync)."),
             _ => throw new NotSupportedException(
                 $"The artifact URI '{Redact(artifactUri)}' uses the '{scheme}:' scheme, which this client does not access directly. It reads and writes artifacts only through the MLflow tracking server's artifact proxy (mlflow-artifacts:/…) and in local directories (file://…). Start the tracking server with --serve-artifacts (the default since MLflow 2.0) and --artifacts-destination {scheme}://…, so that new experiments and runs get mlflow-artifacts:/ URIs and the server moves the bytes."),
         };
@@ -77,7 +77,8 @@ internal static partial class ArtifactRepositories
     {
         if (owner.Client.HttpClient is not { } http || owner.Client.TrackingBaseUri is not { } trackingBase)
         {
-            throw new NotSupportedException(
+            // A store limitation (a local store has no artifact proxy): 501, as the rule in MlflowException says.
+            throw MlflowException.NotImplemented(
                 $"The artifact URI '{Redact(artifactUri)}' is served by an MLflow tracking server's artifact proxy, but this client's tracking URI ('{owner.Client.TrackingUri}') is a local store. Create the client with the server's http(s):// tracking URI.");
         }
 

@@ -141,7 +141,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
     /// <summary>Uploads in parts when the file is large enough and the server offers it; false means "do a single PUT".</summary>
     private async Task<bool> TryMultipartUploadAsync(ArtifactSource source, string path, TransferTracker.FileProgress progress, ArtifactTransferOptions options, CancellationToken cancellationToken)
     {
-        if (!options.EnableMultipartUpload || source.Length < options.MultipartThreshold || _owner.MultipartUnsupported)
+        if (!options.EnableMultipartUpload || source.Length < options.MultipartThreshold || _owner.Capabilities.MultipartUpload == ServerSupport.Unsupported)
         {
             return false;
         }
@@ -159,7 +159,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
         {
             if (response.StatusCode == HttpStatusCode.NotImplemented)
             {
-                _owner.MultipartUnsupported = true;
+                _owner.Capabilities.MultipartUpload = ServerSupport.Unsupported;
                 return false;
             }
 
@@ -202,7 +202,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
 
             using var complete = await PostJsonAsync("mpu/complete/" + directory, MultipartMessages.Complete(fileName, uploadId, parts), cancellationToken).ConfigureAwait(false);
             await EnsureSuccessAsync(complete, cancellationToken).ConfigureAwait(false);
-            _owner.MultipartUnsupported = false;
+            _owner.Capabilities.MultipartUpload = ServerSupport.Supported;
             return true;
         }
         catch
@@ -240,6 +240,7 @@ internal sealed class HttpArtifactRepository : IArtifactRepository
                 using var content = new StreamContent(upload, 81920);
                 content.Headers.ContentLength = length;
                 using var request = new HttpRequestMessage(HttpMethod.Put, credential.Url) { Content = content };
+                request.Options.Set(MlflowResilienceHandler.RetryModeKey, MlflowRetryMode.None); // this loop retries with a fresh read of the range
                 foreach (var (name, value) in credential.Headers)
                 {
                     if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Host", StringComparison.OrdinalIgnoreCase))

@@ -5,7 +5,12 @@ namespace MLOpsDemo.Mlflow.Http;
 /// <summary>Builds the HTTP pipeline of a client that creates its own <see cref="HttpClient"/>.</summary>
 internal static class MlflowHttp
 {
-    public static HttpClient CreateHttpClient(MlflowClientOptions options)
+    /// <summary>
+    /// The client's pipeline: observability → resilience → [credential] → sockets (TLS per
+    /// <see cref="MlflowClientOptions.InsecureTls"/>). <paramref name="authenticate"/> <see langword="false"/> leaves out
+    /// the credential, for presigned URLs and token endpoints.
+    /// </summary>
+    public static HttpClient CreateHttpClient(MlflowClientOptions options, bool authenticate = true)
     {
         var socketsHandler = new SocketsHttpHandler
         {
@@ -20,7 +25,7 @@ internal static class MlflowHttp
         }
 
         HttpMessageHandler handler = socketsHandler;
-        if (MlflowCredential.FromOptions(options) is { } credential)
+        if (authenticate && MlflowCredential.FromOptions(options) is { } credential)
         {
             handler = new MlflowCredentialHandler(credential) { InnerHandler = handler };
         }
@@ -31,7 +36,8 @@ internal static class MlflowHttp
         return new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
-    public static void ApplyDefaultHeaders(HttpClient client, MlflowClientOptions options)
+    /// <summary>Adds <c>mlflow-dotnet-client/&lt;version&gt;</c> to the User-Agent unless it is there.</summary>
+    public static void ApplyUserAgent(HttpClient client)
     {
         lock (client)
         {
@@ -40,6 +46,15 @@ internal static class MlflowHttp
             {
                 headers.UserAgent.Add(new ProductInfoHeaderValue("mlflow-dotnet-client", MlflowClient.LibraryVersion));
             }
+        }
+    }
+
+    public static void ApplyDefaultHeaders(HttpClient client, MlflowClientOptions options)
+    {
+        ApplyUserAgent(client);
+        lock (client)
+        {
+            var headers = client.DefaultRequestHeaders;
 
             if (options.Workspace is { } workspace && !headers.Contains("X-MLFLOW-WORKSPACE"))
             {

@@ -370,14 +370,6 @@ public partial class ModelRegistryClient
         }
     }
 
-    /// <summary>Downloads the model a URI points at and reads its <c>MLmodel</c>; see <see cref="ModelsClient.DownloadModelAsync"/>.</summary>
-    /// <param name="modelUri">E.g. <c>models:/iris@champion</c>.</param>
-    /// <param name="localDirectory">The directory to download into.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <returns>The local path, the parsed model and the resolution.</returns>
-    public virtual Task<DownloadedModel> DownloadModelAsync(string modelUri, string localDirectory, CancellationToken cancellationToken = default) =>
-        _client.Models.DownloadModelAsync(modelUri, localDirectory, cancellationToken);
-
     /// <summary>
     /// Resolves a model URI to a concrete version (for registry URIs) and the artifact location to download from:
     /// <c>models:/&lt;name&gt;/&lt;version&gt;</c>, <c>models:/&lt;name&gt;@&lt;alias&gt;</c>, <c>models:/&lt;name&gt;/&lt;stage&gt;</c>,

@@ -7,9 +7,13 @@ namespace MLOpsDemo.Mlflow.Registry;
 internal sealed class RestRegistryStore : IRegistryStore
 {
     private readonly IMlflowRegistryApi _api;
-    private int _latestVersionsUseGet;
+    private readonly ServerCapabilities _capabilities;
 
-    public RestRegistryStore(HttpClient httpClient, Uri baseUri) => _api = RegistryRest.Create<IMlflowRegistryApi>(httpClient, baseUri);
+    public RestRegistryStore(HttpClient httpClient, Uri baseUri, ServerCapabilities capabilities)
+    {
+        _api = RegistryRest.Create<IMlflowRegistryApi>(httpClient, baseUri);
+        _capabilities = capabilities;
+    }
 
     public Task<RegisteredModel> CreateRegisteredModelAsync(string name, IReadOnlyDictionary<string, string>? tags, string? description, CancellationToken cancellationToken) =>
         Map(() => _api.CreateRegisteredModel(new CreateRegisteredModelBody { Name = name, Tags = ToDtos(tags), Description = description }, MlflowRetryMode.NotProcessedOnly, cancellationToken), r => r.RegisteredModel);
@@ -40,17 +44,18 @@ internal sealed class RestRegistryStore : IRegistryStore
     public async Task<IReadOnlyList<ModelVersion>> GetLatestVersionsAsync(string name, IReadOnlyList<string> stages, CancellationToken cancellationToken)
     {
         var stageList = stages.Count == 0 ? null : stages;
-        if (Volatile.Read(ref _latestVersionsUseGet) == 0)
+        if (_capabilities.LatestVersionsPost != ServerSupport.Unsupported)
         {
             try
             {
                 var response = await RestApi.CallAsync(() => _api.GetLatestVersionsPost(new GetLatestVersionsBody(name, stageList), cancellationToken)).ConfigureAwait(false);
+                _capabilities.LatestVersionsPost = ServerSupport.Supported;
                 return response.ModelVersions ?? [];
             }
             catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.EndpointNotFound)
             {
                 // Older servers (and some proxies) only serve the GET form, as the Python client's fallback assumes.
-                Volatile.Write(ref _latestVersionsUseGet, 1);
+                _capabilities.LatestVersionsPost = ServerSupport.Unsupported;
             }
         }
 

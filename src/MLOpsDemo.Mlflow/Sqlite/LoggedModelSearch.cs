@@ -7,46 +7,36 @@ using MLOpsDemo.Mlflow.Models.Mlmodel;
 namespace MLOpsDemo.Mlflow.Sqlite;
 
 /// <summary>
-/// The logged-model search grammar on SQLite (MLflow's <c>SearchLoggedModelsUtils</c>): comparisons joined by AND on the
-/// attributes <c>name</c>, <c>model_id</c>, <c>model_type</c>, <c>status</c>, <c>source_run_id</c> (= != LIKE ILIKE IN NOT IN),
-/// <c>creation_timestamp</c>, <c>last_updated_timestamp</c> (numeric), <c>metrics.&lt;name&gt;</c> (numeric, any logged
-/// value), <c>params.&lt;key&gt;</c> and <c>tags.&lt;key&gt;</c> (= != LIKE ILIKE). The table alias is <c>m</c>.
+/// Renders a logged-model search as SQL over the table alias <c>m</c>. The filter is parsed by the shared
+/// <see cref="SearchFilter"/> grammar (<see cref="SearchKind.LoggedModels"/>): comparisons joined by AND on the attributes
+/// <c>name</c>, <c>model_id</c>, <c>model_type</c>, <c>status</c>, <c>source_run_id</c> (= != LIKE ILIKE IN NOT IN),
+/// <c>creation_timestamp</c>, <c>last_updated_timestamp</c> (numeric), <c>metrics.&lt;name&gt;</c> (numeric),
+/// <c>params.&lt;key&gt;</c> and <c>tags.&lt;key&gt;</c> (= != LIKE ILIKE IN NOT IN).
 /// </summary>
+/// <remarks>
+/// A metric comparison matches a model when <em>any</em> value logged for that key matches, which is what MLflow's
+/// SQL store does (<c>_apply_filter_string_datasets_search_logged_models</c> joins every <c>logged_model_metrics</c>
+/// row of the key; checked against MLflow 3.11: a model that logged acc = 0.5 then 0.9 matches both
+/// <c>metrics.acc &lt; 0.6</c> and <c>metrics.acc &gt; 0.8</c>). Ordering by a metric uses the latest value.
+/// </remarks>
 internal static class LoggedModelFilter
 {
-    private static readonly string[] s_stringAttributes = ["name", "model_id", "model_type", "status", "source_run_id"];
-
     public static string ToSql(string? filter, out List<(string Name, object? Value)> parameters)
     {
         parameters = [];
-        if (string.IsNullOrWhiteSpace(filter))
+        var clauses = SearchFilter.Parse(filter, SearchKind.LoggedModels);
+        if (clauses.Count == 0)
         {
             return "1 = 1";
         }
 
-        var clauses = new List<string>();
-        var i = 0;
-        while (true)
+        var sql = new List<string>(clauses.Count);
+        foreach (var clause in clauses)
         {
-            var (entity, key) = ReadIdentifier(filter, ref i);
-            var op = ReadComparator(filter, ref i);
-            var value = ReadValue(filter, ref i, op);
-            clauses.Add(Render(entity, key, op, value, filter, parameters));
-            SkipSpace(filter, ref i);
-            if (i >= filter.Length)
-            {
-                break;
-            }
-
-            if (!(i + 3 < filter.Length && string.Equals(filter.Substring(i, 3), "AND", StringComparison.OrdinalIgnoreCase) && char.IsWhiteSpace(filter[i + 3])))
-            {
-                throw Invalid($"Invalid filter '{filter}': expected AND at position {i}. Logged-model filters join comparisons with AND only.");
-            }
-
-            i += 3;
+            sql.Add(Render(clause, filter!, parameters));
         }
 
-        return string.Join(" AND ", clauses);
+        return string.Join(" AND ", sql);
     }
 
     public static string OrderSql(IReadOnlyList<LoggedModelOrderBy>? orderBy, List<(string Name, object? Value)> parameters)
@@ -114,31 +104,28 @@ internal static class LoggedModelFilter
         _ => null,
     };
 
-    private static string Render(string entity, string key, string op, object value, string filter, List<(string Name, object? Value)> parameters)
+    private static string Render(FilterClause clause, string filter, List<(string Name, object? Value)> parameters)
     {
         var p = "$f" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-        switch (entity)
+        var (op, key, value) = (clause.Comparator, clause.Key, clause.Value!);
+        switch (clause.Entity)
         {
-            case "metrics":
-                RequireNumeric(op, value, $"metric '{key}'", filter);
+            case SearchEntity.Metric:
                 parameters.Add((p + "k", key));
                 parameters.Add((p, value));
                 return $"EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.metric_name = {p}k AND x.metric_value {op} {p})";
-            case "params" or "tags":
-                RequireString(op, value, allowList: false, $"{entity[..^1]} '{key}'", filter);
-                var (table, k, v) = entity == "params" ? ("logged_model_params", "param_key", "param_value") : ("logged_model_tags", "tag_key", "tag_value");
+            case SearchEntity.Param or SearchEntity.Tag:
+                var (table, k, v) = clause.Entity == SearchEntity.Param ? ("logged_model_params", "param_key", "param_value") : ("logged_model_tags", "tag_key", "tag_value");
                 parameters.Add((p + "k", key));
                 return $"EXISTS (SELECT 1 FROM {table} x WHERE x.model_id = m.model_id AND x.{k} = {p}k AND {Compare("x." + v, op, value, p, parameters)})";
             default:
-                var column = AttributeColumn(key) ?? throw Invalid($"Invalid attribute key '{key}' in filter '{filter}'. Valid keys are {string.Join(", ", s_stringAttributes)}, creation_timestamp, last_updated_timestamp.");
-                if (column is "m.creation_timestamp_ms" or "m.last_updated_timestamp_ms")
+                var column = AttributeColumn(key)!;
+                if (value is double)
                 {
-                    RequireNumeric(op, value, $"attribute '{key}'", filter);
                     parameters.Add((p, value));
                     return $"{column} {op} {p}";
                 }
 
-                RequireString(op, value, allowList: true, $"attribute '{key}'", filter);
                 if (column == "m.status")
                 {
                     if (op is "LIKE" or "ILIKE")
@@ -146,7 +133,7 @@ internal static class LoggedModelFilter
                         throw Invalid($"Invalid comparator '{op}' for attribute 'status' in filter '{filter}'. Use =, !=, IN or NOT IN with READY, PENDING or FAILED.");
                     }
 
-                    value = value is List<object> list ? list.Select(s => (object)StatusNumber((string)s, filter)).ToList() : StatusNumber((string)value, filter);
+                    value = value is IReadOnlyList<string> list ? list.Select(s => (object)StatusNumber(s, filter)).ToList() : StatusNumber((string)value, filter);
                 }
 
                 return Compare(column, op, value, p, parameters);
@@ -168,7 +155,7 @@ internal static class LoggedModelFilter
         {
             case "IN" or "NOT IN":
                 var names = new List<string>();
-                foreach (var item in (List<object>)value)
+                foreach (var item in (System.Collections.IEnumerable)value)
                 {
                     var name = p + "_" + names.Count.ToString(CultureInfo.InvariantCulture);
                     parameters.Add((name, item));
@@ -182,197 +169,6 @@ internal static class LoggedModelFilter
             default:
                 parameters.Add((p, value));
                 return $"{column} {op} {p}";
-        }
-    }
-
-    private static void RequireNumeric(string op, object value, string what, string filter)
-    {
-        if (op is not ("=" or "!=" or "<" or "<=" or ">" or ">="))
-        {
-            throw Invalid($"Invalid comparator '{op}' for {what} in filter '{filter}'. Numeric fields accept =, !=, <, <=, >, >=.");
-        }
-
-        if (value is not double)
-        {
-            throw Invalid($"Expected a numeric value for {what} in filter '{filter}'. Remove the quotes.");
-        }
-    }
-
-    private static void RequireString(string op, object value, bool allowList, string what, string filter)
-    {
-        if (op is "IN" or "NOT IN" ? !allowList : op is not ("=" or "!=" or "LIKE" or "ILIKE"))
-        {
-            throw Invalid($"Invalid comparator '{op}' for {what} in filter '{filter}'. String fields accept =, !=, LIKE, ILIKE{(allowList ? ", IN, NOT IN" : "")}.");
-        }
-
-        if (op is not ("IN" or "NOT IN") && value is not string)
-        {
-            throw Invalid($"Expected a quoted string value for {what} in filter '{filter}'. Put the value in single quotes.");
-        }
-    }
-
-    private static (string Entity, string Key) ReadIdentifier(string text, ref int i)
-    {
-        SkipSpace(text, ref i);
-        var builder = new StringBuilder();
-        string? entity = null;
-        while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not ('=' or '!' or '<' or '>' or '('))
-        {
-            var c = text[i];
-            if (c is '`' or '"')
-            {
-                var end = text.IndexOf(c, i + 1);
-                if (end < 0)
-                {
-                    throw Invalid($"Invalid filter '{text}': unterminated {c} quote.");
-                }
-
-                builder.Append(text, i + 1, end - i - 1);
-                i = end + 1;
-                continue;
-            }
-
-            if (c == '.' && entity is null && IsPrefix(builder.ToString()))
-            {
-                entity = builder.ToString();
-                builder.Clear();
-                i++;
-                continue;
-            }
-
-            builder.Append(c);
-            i++;
-        }
-
-        if (builder.Length == 0)
-        {
-            throw Invalid($"Invalid filter '{text}': expected an identifier at position {i}.");
-        }
-
-        var canonical = entity?.ToLowerInvariant() switch
-        {
-            null or "attribute" or "attributes" => "attributes",
-            "metric" or "metrics" => "metrics",
-            "param" or "params" or "parameter" or "parameters" => "params",
-            _ => "tags",
-        };
-        return (canonical, builder.ToString());
-    }
-
-    private static bool IsPrefix(string value) =>
-        value.ToLowerInvariant() is "metric" or "metrics" or "param" or "params" or "parameter" or "parameters" or "tag" or "tags" or "attribute" or "attributes";
-
-    private static string ReadComparator(string text, ref int i)
-    {
-        SkipSpace(text, ref i);
-        var start = i;
-        while (i < text.Length && text[i] is '=' or '!' or '<' or '>')
-        {
-            i++;
-        }
-
-        if (i > start)
-        {
-            var op = text[start..i];
-            return op is "=" or "!=" or "<" or "<=" or ">" or ">=" ? op : throw Invalid($"Invalid comparator '{op}' in filter '{text}'.");
-        }
-
-        var word = ReadWord(text, ref i).ToUpperInvariant();
-        if (word == "NOT")
-        {
-            var next = ReadWord(text, ref i).ToUpperInvariant();
-            word = next == "IN" ? "NOT IN" : throw Invalid($"Invalid comparator 'NOT {next}' in filter '{text}'.");
-        }
-
-        return word is "LIKE" or "ILIKE" or "IN" or "NOT IN" ? word : throw Invalid($"Invalid comparator '{word}' in filter '{text}'. Use =, !=, <, <=, >, >=, LIKE, ILIKE, IN or NOT IN.");
-    }
-
-    private static string ReadWord(string text, ref int i)
-    {
-        SkipSpace(text, ref i);
-        var start = i;
-        while (i < text.Length && char.IsLetter(text[i]))
-        {
-            i++;
-        }
-
-        return text[start..i];
-    }
-
-    private static object ReadValue(string text, ref int i, string op)
-    {
-        SkipSpace(text, ref i);
-        if (op is "IN" or "NOT IN")
-        {
-            if (i >= text.Length || text[i] != '(')
-            {
-                throw Invalid($"Expected a parenthesised list after {op} in filter '{text}'.");
-            }
-
-            i++;
-            var items = new List<object>();
-            while (true)
-            {
-                SkipSpace(text, ref i);
-                items.Add(ReadScalar(text, ref i) is string s ? s : throw Invalid($"IN lists take quoted strings in filter '{text}'."));
-                SkipSpace(text, ref i);
-                if (i < text.Length && text[i] == ',')
-                {
-                    i++;
-                    continue;
-                }
-
-                if (i < text.Length && text[i] == ')')
-                {
-                    i++;
-                    return items;
-                }
-
-                throw Invalid($"Unterminated list in filter '{text}'.");
-            }
-        }
-
-        return ReadScalar(text, ref i);
-    }
-
-    private static object ReadScalar(string text, ref int i)
-    {
-        if (i >= text.Length)
-        {
-            throw Invalid($"Invalid filter '{text}': a value is missing at the end.");
-        }
-
-        if (text[i] is '\'' or '"')
-        {
-            var quote = text[i];
-            var end = text.IndexOf(quote, i + 1);
-            if (end < 0)
-            {
-                throw Invalid($"Invalid filter '{text}': unterminated string.");
-            }
-
-            var value = text[(i + 1)..end];
-            i = end + 1;
-            return value;
-        }
-
-        var start = i;
-        while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not (',' or ')'))
-        {
-            i++;
-        }
-
-        var raw = text[start..i];
-        return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-            ? number
-            : throw Invalid($"Invalid value '{raw}' in filter '{text}'. Quote strings; numbers are plain.");
-    }
-
-    private static void SkipSpace(string text, ref int i)
-    {
-        while (i < text.Length && char.IsWhiteSpace(text[i]))
-        {
-            i++;
         }
     }
 

@@ -37,6 +37,9 @@ internal enum SearchKind
 
     /// <summary><c>model-versions/search</c>.</summary>
     ModelVersions,
+
+    /// <summary><c>logged-models/search</c> (MLflow's <c>search_logged_model_utils</c>).</summary>
+    LoggedModels,
 }
 
 /// <summary>One <c>identifier comparator value</c> comparison of a filter.</summary>
@@ -64,6 +67,8 @@ internal static class SearchFilter
     private static readonly string[] s_experimentStringAttributes = ["name"];
     private static readonly string[] s_experimentNumericAttributes = ["creation_time", "last_update_time"];
     private static readonly string[] s_datasetKeys = ["name", "digest", "context"];
+    private static readonly string[] s_loggedModelStringAttributes = ["name", "model_id", "model_type", "status", "source_run_id"];
+    private static readonly string[] s_loggedModelNumericAttributes = ["creation_timestamp", "last_updated_timestamp"];
 
     /// <summary>Parses a filter; an empty or white-space filter gives no clauses.</summary>
     public static IReadOnlyList<FilterClause> Parse(string? filter, SearchKind kind)
@@ -221,8 +226,9 @@ internal static class SearchFilter
             return;
         }
 
-        var allowsNull = entity is SearchEntity.Param or SearchEntity.Tag;
-        var allowsList = (entity == SearchEntity.Attribute && key == "run_id") || entity == SearchEntity.Dataset;
+        // Logged models (search_logged_model_utils) take IN lists on every string field and no IS [NOT] NULL.
+        var allowsNull = (entity is SearchEntity.Param or SearchEntity.Tag) && kind != SearchKind.LoggedModels;
+        var allowsList = (entity == SearchEntity.Attribute && key == "run_id") || entity == SearchEntity.Dataset || kind == SearchKind.LoggedModels;
         var ok = comparator switch
         {
             "=" or "!=" or "LIKE" or "ILIKE" => true,
@@ -265,11 +271,16 @@ internal static class SearchFilter
                 "params" or "param" or "parameter" or "parameters" when kind == SearchKind.Runs => SearchEntity.Param,
                 "tags" or "tag" => SearchEntity.Tag,
                 "attributes" or "attribute" or "attr" or "run" when kind == SearchKind.Runs => SearchEntity.Attribute,
+                "metrics" or "metric" when kind == SearchKind.LoggedModels => SearchEntity.Metric,
+                "params" or "param" or "parameter" or "parameters" when kind == SearchKind.LoggedModels => SearchEntity.Param,
                 "attributes" or "attribute" when kind != SearchKind.Runs => SearchEntity.Attribute,
                 "datasets" or "dataset" when kind == SearchKind.Runs && !forOrder => SearchEntity.Dataset,
-                _ => throw Invalid(kind == SearchKind.Runs
-                    ? $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are metrics., params., tags., attributes.{(forOrder ? "" : " and datasets.")}"
-                    : $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are tags. and attributes."),
+                _ => throw Invalid(kind switch
+                {
+                    SearchKind.Runs => $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are metrics., params., tags., attributes.{(forOrder ? "" : " and datasets.")}",
+                    SearchKind.LoggedModels => $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are metrics., params., tags. and attributes.",
+                    _ => $"Invalid entity type '{rawEntity}' in '{text}'. Valid prefixes are tags. and attributes.",
+                }),
             };
         }
 
@@ -289,6 +300,8 @@ internal static class SearchFilter
                     (SearchKind.ModelVersions, "source") => "source_path",
                     (SearchKind.RegisteredModels or SearchKind.ModelVersions, "creation_time") when forOrder => "creation_timestamp",
                     (SearchKind.RegisteredModels or SearchKind.ModelVersions, "last_updated_time") when forOrder => "last_updated_timestamp",
+                    (SearchKind.LoggedModels, "creation_time" or "creation_timestamp_ms") => "creation_timestamp",
+                    (SearchKind.LoggedModels, "last_updated_time" or "last_updated_timestamp_ms") => "last_updated_timestamp",
                     _ => key,
                 };
                 var valid = ValidAttributes(kind, forOrder);
@@ -315,6 +328,7 @@ internal static class SearchFilter
         SearchKind.Runs => s_runNumericAttributes,
         SearchKind.Experiments => s_experimentNumericAttributes,
         SearchKind.ModelVersions => ["version_number"],
+        SearchKind.LoggedModels => s_loggedModelNumericAttributes,
         _ => [],
     };
 
@@ -326,6 +340,7 @@ internal static class SearchFilter
         (SearchKind.RegisteredModels, true) => ["name", "creation_timestamp", "last_updated_timestamp", "timestamp"],
         (SearchKind.RegisteredModels, false) => ["name"],
         (SearchKind.ModelVersions, true) => ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "timestamp"],
+        (SearchKind.LoggedModels, _) => [.. s_loggedModelStringAttributes, .. s_loggedModelNumericAttributes],
         _ => ["name", "version_number", "run_id", "source_path", "current_stage"],
     };
 

@@ -276,7 +276,7 @@ public sealed class MlflowSync
 
                 downloaded = Path.Combine(Path.GetTempPath(), "mlflow-sync-" + Guid.NewGuid().ToString("N"));
                 Directory.CreateDirectory(downloaded);
-                local = await _source.Artifacts.DownloadAsync(run.Info.ArtifactUri, downloaded, cancellationToken).ConfigureAwait(false);
+                local = await _source.Artifacts.DownloadUriAsync(run.Info.ArtifactUri, downloaded, cancellationToken).ConfigureAwait(false);
             }
 
             if (!Directory.Exists(local) || !Directory.EnumerateFileSystemEntries(local).Any())
@@ -286,8 +286,9 @@ public sealed class MlflowSync
 
             await _destination.Artifacts.LogArtifactsAsync(destinationRunId, local, null, cancellationToken).ConfigureAwait(false);
         }
-        catch (NotSupportedException ex)
+        catch (Exception ex) when (ex is NotSupportedException || (ex is MlflowException mlflow && mlflow.ErrorCode == MlflowErrorCodes.NotImplemented))
         {
+            // This library does not access the URI (NotSupported), or the store cannot serve it (501).
             state.ArtifactsSkippedReason = $"Artifacts were not copied: {ex.Message}";
         }
         finally

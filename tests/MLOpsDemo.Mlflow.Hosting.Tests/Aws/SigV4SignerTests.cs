@@ -54,6 +54,8 @@ public sealed class SigV4SignerTests
     [InlineData("/api/2.0/mlflow/runs/search", "/api/2.0/mlflow/runs/search")]
     [InlineData("/a%20b/c", "/a%2520b/c")]
     [InlineData("", "/")]
+    [InlineData("/api//2.0/./mlflow/a/../runs/", "/api/2.0/mlflow/runs/")]
+    [InlineData("//a/.", "/a")]
     public void Canonical_uri_encodes_the_path_again_like_botocore(string path, string expected) =>
         Assert.Equal(expected, SigV4Signer.CanonicalUri(path));
 
@@ -118,6 +120,7 @@ public sealed class SigV4SignerTests
         {
             Content = new StreamContent(stream),
         };
+        var original = request.Content;
         var credential = new AwsSigV4Credential(new BasicAWSCredentials(AccessKey, SecretKey), "us-east-1", "sagemaker",
             new Dictionary<string, string> { ["x-sm-mlflow-app-arn"] = "arn:aws:sagemaker:us-east-1:123456789012:mlflow-app/app-1" }, Clock());
 
@@ -127,10 +130,47 @@ public sealed class SigV4SignerTests
         Assert.EndsWith("\n" + bodyHash, result.CanonicalRequest, StringComparison.Ordinal);
         Assert.Equal(bodyHash, request.Headers.GetValues("X-Amz-Content-SHA256").Single());
         Assert.Contains("/20150830/us-east-1/sagemaker/aws4_request", result.Authorization, StringComparison.Ordinal);
+        // A non-seekable body was spooled to a temporary file while hashed (not buffered in memory); a seekable one is sent as given.
+        Assert.Equal(seekable, ReferenceEquals(original, request.Content));
+        Assert.Equal(bytes.Length, request.Content!.Headers.ContentLength);
         Assert.Equal(bytes, await request.Content!.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
         // Signing again (a retry or a 401 refresh) hashes the same body.
         var again = await credential.SignAsync(request, TestContext.Current.CancellationToken);
         Assert.EndsWith("\n" + bodyHash, again.CanonicalRequest, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_wire_query_keeps_the_callers_order_and_only_the_canonical_request_sorts()
+    {
+        // Repeated order_by parameters are a priority list: botocore and the sagemaker-mlflow plugin send them as asked.
+        using var server = WireMock.Server.WireMockServer.Start();
+        server.Given(WireMock.RequestBuilders.Request.Create().WithPath("/api/2.0/mlflow/registered-models/search").UsingGet())
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithHeader("Content-Type", "application/json").WithBody("{}"));
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = server.Url, MaxRetries = 0, Credential = SageMakerCredential() });
+
+        await client.ModelRegistry.SearchPageAsync(new SearchRegisteredModelsOptions { OrderBy = ["name DESC", "last_updated_timestamp ASC"], Filter = "name LIKE 'a+b%'" }, TestContext.Current.CancellationToken);
+
+        var sent = Assert.Single(server.LogEntries).RequestMessage;
+        var rawQuery = new Uri(sent.AbsoluteUrl).Query;
+        var orderBy = rawQuery.TrimStart('?').Split('&').Where(p => p.StartsWith("order_by=", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["order_by=name%20DESC", "order_by=last_updated_timestamp%20ASC"], orderBy);
+
+        // The signature covers the sorted form: recompute it from what was sent.
+        using var replay = new HttpRequestMessage(HttpMethod.Get, sent.AbsoluteUrl);
+        var result = await SageMakerCredential().SignAsync(replay, TestContext.Current.CancellationToken);
+        Assert.Contains("&order_by=last_updated_timestamp%20ASC&order_by=name%20DESC\n", result.CanonicalRequest, StringComparison.Ordinal);
+        Assert.Equal(rawQuery, replay.RequestUri!.Query);
+        Assert.Equal(result.Authorization, sent.Headers!["Authorization"].Single());
+    }
+
+    [Fact]
+    public void SigV4Result_prints_no_canonical_request_or_authorization()
+    {
+        var result = SigV4Signer.Authorize("GET\n/\n\nx-amz-security-token:SESSION\n\nx-amz-security-token\nhash", "x-amz-security-token", Credentials, "us-east-1", "service", Time);
+
+        Assert.DoesNotContain("SESSION", result.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Signature=", result.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(AccessKey, result.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -80,6 +80,24 @@ public sealed class DatabricksTests : IDisposable
         Assert.Equal("staging", profileVar.Profile);
     }
 
+    [Fact]
+    public void Settings_default_profile_is_honoured_and_not_listed_as_a_profile()
+    {
+        // databricks-sdk 0.102 (config.py _known_file_config_loader): without an explicit profile,
+        // [__settings__] default_profile picks it; [__settings__] is dropped from the profile map.
+        var path = WriteConfig("[__settings__]\ndefault_profile = staging\n\n" + Config);
+
+        var byDefault = DatabricksMlflow.ResolveConfig("databricks", _ => null, path);
+        var explicitVariable = DatabricksMlflow.ResolveConfig("databricks", n => n == "DATABRICKS_CONFIG_PROFILE" ? "DEFAULT" : null, path);
+        var missing = Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig("databricks://nope", _ => null, path));
+
+        Assert.Equal(("staging", "https://staging.cloud.databricks.com"), (byDefault.Profile, byDefault.Host));
+        Assert.Equal("DEFAULT", explicitVariable.Profile);
+        Assert.Contains("profiles found: DEFAULT, staging, broken, nocreds.", missing.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("__settings__", missing.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => DatabricksMlflow.ResolveConfig("databricks://__settings__", _ => null, path));
+    }
+
     [Theory]
     [InlineData("databricks://missing", "has no profile [missing]")]
     [InlineData("databricks://broken", "has no 'host' key")]
@@ -162,6 +180,68 @@ public sealed class DatabricksTests : IDisposable
     }
 
     [Fact]
+    public async Task OAuth_M2M_with_a_self_signed_workspace_certificate_works_when_InsecureTls_is_set()
+    {
+        // WireMock serves https with its own self-signed certificate: the token request must go through the client's
+        // pipeline (InsecureTls, User-Agent), not a separate HttpClient that verifies TLS regardless.
+        using var certificate = SelfSignedLocalhostCertificate();
+        using var server = WireMockServer.Start(new WireMock.Settings.WireMockServerSettings
+        {
+            UseSSL = true,
+            CertificateSettings = new WireMock.Settings.WireMockCertificateSettings { X509Certificate = certificate },
+        });
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"m2m","expires_in":3600}"""));
+        server.Given(Request.Create().WithPath("/api/2.0/mlflow/experiments/get").WithHeader("Authorization", "Bearer m2m"))
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Stubs.ExperimentJson));
+        Assert.StartsWith("https://", server.Url, StringComparison.Ordinal);
+        var config = new DatabricksConfig { Host = server.Url!, ClientId = "sp-id", ClientSecret = ClientSecret };
+        var ct = TestContext.Current.CancellationToken;
+
+        var insecure = DatabricksMlflow.Configure(new MlflowClientOptions { TrackingUri = "databricks", InsecureTls = true, MaxRetries = 0 }, config);
+        using (var client = new MlflowClient(insecure))
+        {
+            Assert.Equal("demo", (await client.Experiments.GetAsync("1", ct)).Name);
+        }
+
+        var token = Assert.Single(server.LogEntries, e => e.RequestMessage.Path == "/oidc/v1/token");
+        Assert.Contains("mlflow-dotnet-client/", Stubs.Header(token, "User-Agent"), StringComparison.Ordinal);
+
+        // Verification stays on without the opt-out: the token request fails on the certificate, before any MLflow call.
+        var strict = DatabricksMlflow.Configure(new MlflowClientOptions { TrackingUri = "databricks", MaxRetries = 0 }, config);
+        using var strictClient = new MlflowClient(strict);
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => strictClient.Experiments.GetAsync("1", ct));
+        Assert.IsType<System.Security.Authentication.AuthenticationException>(error.InnerException);
+        Assert.Single(server.LogEntries, e => e.RequestMessage.Path == "/oidc/v1/token");
+    }
+
+    [Fact]
+    public async Task A_short_lived_token_is_reused_for_half_its_lifetime_not_fetched_per_request()
+    {
+        // databricks-sdk's Refreshable: stale period = min(TTL / 2, cap); a 4-minute token is renewed after 2 minutes.
+        using var server = WireMockServer.Start();
+        server.Given(Request.Create().WithPath("/oidc/v1/token").UsingPost())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"short","expires_in":240}"""));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var http = new HttpClient();
+        var credential = DatabricksMlflow.CreateCredential(new DatabricksConfig { Host = server.Url!, ClientId = "sp-id", ClientSecret = ClientSecret }, http, time);
+        var ct = TestContext.Current.CancellationToken;
+
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal("Bearer short", await AuthorizationAsync(credential, ct));
+        }
+
+        Assert.Single(server.LogEntries);
+        time.Advance(TimeSpan.FromSeconds(110));
+        Assert.Equal("Bearer short", await AuthorizationAsync(credential, ct));
+        Assert.Single(server.LogEntries);
+        time.Advance(TimeSpan.FromSeconds(20)); // past half of the 240 s lifetime
+        Assert.Equal("Bearer short", await AuthorizationAsync(credential, ct));
+        Assert.Equal(2, server.LogEntries.Count);
+    }
+
+    [Fact]
     public void Configure_maps_the_uri_to_the_workspace_host()
     {
         var options = new MlflowClientOptions { TrackingUri = "databricks" };
@@ -184,6 +264,19 @@ public sealed class DatabricksTests : IDisposable
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(400), $"30 requests at 20/s took only {watch.Elapsed}");
+    }
+
+    private static System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSignedLocalhostCertificate()
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        // Kestrel needs a certificate whose private key it can use: round-trip through PKCS#12.
+        return System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(created.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx), null);
     }
 
     private static async Task<string?> AuthorizationAsync(MlflowCredential credential, CancellationToken ct)

@@ -298,7 +298,7 @@ public sealed class ArtifactsHttpTests
         using var client = new MlflowClient(http, new MlflowClientOptions { TrackingUri = "http://mlflow.test:5000", Token = "secret-token", MaxRetries = 0 });
         using var temp = new TempDir();
 
-        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadAsync(uri, temp.Path, Ct));
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadUriAsync(uri, temp.Path, Ct));
 
         Assert.Contains("credentials", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-token", ex.Message, StringComparison.Ordinal);
@@ -314,7 +314,7 @@ public sealed class ArtifactsHttpTests
         StubFile(server, "7/r1/artifacts/model/MLmodel", [65, 66, 67]);
         using var temp = new TempDir();
 
-        var local = await client.Artifacts.DownloadAsync($"{server.Url}/api/2.0/mlflow-artifacts/artifacts/7/r1/artifacts/model", temp.Path, Ct);
+        var local = await client.Artifacts.DownloadUriAsync($"{server.Url}/api/2.0/mlflow-artifacts/artifacts/7/r1/artifacts/model", temp.Path, Ct);
 
         Assert.Equal(temp.Combine("model"), local);
         Assert.Equal("ABC", await File.ReadAllTextAsync(Path.Combine(local, "MLmodel"), Ct));
@@ -331,7 +331,7 @@ public sealed class ArtifactsHttpTests
         using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://mlflow.test:5000", MaxRetries = 0 });
         using var temp = new TempDir();
 
-        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadAsync(uri, temp.Path, Ct));
+        var ex = await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadUriAsync(uri, temp.Path, Ct));
 
         Assert.Contains("--serve-artifacts", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("container@", ex.Message, StringComparison.Ordinal); // user info is redacted

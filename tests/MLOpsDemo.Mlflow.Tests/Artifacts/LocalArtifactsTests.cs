@@ -33,7 +33,7 @@ public sealed class LocalArtifactsTests
 
         await client.Artifacts.UploadDirectoryAsync(uri, source.Path, Ct);
         var listed = await client.Artifacts.ListUriAsync(uri, recursive: true, cancellationToken: Ct).ToListAsync(Ct);
-        var local = await client.Artifacts.DownloadAsync(uri, destination.Path, Ct);
+        var local = await client.Artifacts.DownloadUriAsync(uri, destination.Path, Ct);
 
         var written = TempDir.Snapshot(source.Path);
         Assert.Equal(written.Keys, TempDir.Snapshot(root).Keys);
@@ -72,7 +72,7 @@ public sealed class LocalArtifactsTests
         destination.Write("MLmodel", "old content that is longer");
         using var client = NewClient();
 
-        var local = await client.Artifacts.DownloadAsync(new Uri(file).AbsoluteUri, destination.Path, Ct);
+        var local = await client.Artifacts.DownloadUriAsync(new Uri(file).AbsoluteUri, destination.Path, Ct);
 
         Assert.Equal(Path.Combine(destination.Path, "MLmodel"), local);
         Assert.Equal("new content", await File.ReadAllTextAsync(local, Ct));
@@ -86,13 +86,13 @@ public sealed class LocalArtifactsTests
         var file = store.Write("a.txt", "content");
         using var client = NewClient();
 
-        await using (var stream = await client.Artifacts.OpenReadAsync(new Uri(file).AbsoluteUri, Ct))
+        await using (var stream = await client.Artifacts.OpenReadUriAsync(new Uri(file).AbsoluteUri, Ct))
         {
             using var reader = new StreamReader(stream, Encoding.UTF8);
             Assert.Equal("content", await reader.ReadToEndAsync(Ct));
         }
 
-        var ex = await Assert.ThrowsAsync<MlflowException>(() => client.Artifacts.OpenReadAsync(store.Combine("missing.txt"), Ct));
+        var ex = await Assert.ThrowsAsync<MlflowException>(() => client.Artifacts.OpenReadUriAsync(store.Combine("missing.txt"), Ct));
         Assert.Equal(MlflowErrorCodes.ResourceDoesNotExist, ex.ErrorCode);
     }
 
@@ -124,9 +124,9 @@ public sealed class LocalArtifactsTests
         using var client = NewClient();
         using var temp = new TempDir();
 
-        await Assert.ThrowsAsync<ArgumentException>(() => client.Artifacts.DownloadAsync(temp.Path + "/a/../../etc", temp.Path, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(() => client.Artifacts.DownloadAsync("file:///tmp/a/../../etc", temp.Path, Ct));
-        await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadAsync("runs:/abc/model", temp.Path, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.Artifacts.DownloadUriAsync(temp.Path + "/a/../../etc", temp.Path, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.Artifacts.DownloadUriAsync("file:///tmp/a/../../etc", temp.Path, Ct));
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.Artifacts.DownloadUriAsync("runs:/abc/model", temp.Path, Ct));
     }
 
     [Fact]

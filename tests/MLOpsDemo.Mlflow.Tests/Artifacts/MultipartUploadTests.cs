@@ -57,6 +57,7 @@ public sealed class MultipartUploadTests
         Assert.Equal(["4567", "4567"], parts["/bucket/part2"]);
         Assert.Equal(["89"], parts["/bucket/part3"]);
         Assert.All(storage.Requests, r => Assert.Null(r.Request.Headers.Authorization));
+        Assert.All(storage.Requests, r => Assert.Contains(r.Request.Headers.UserAgent, p => p.Product?.Name == "mlflow-dotnet-client"));
         Assert.All(storage.Requests, r => Assert.Equal("golden", r.Request.Headers.GetValues("x-amz-meta-team").Single()));
         Assert.All(storage.Requests, r => Assert.Contains("X-Amz-Signature=sig", r.Uri.Query, StringComparison.Ordinal));
 
@@ -148,9 +149,8 @@ public sealed class MultipartUploadTests
     private static MlflowClient CreateClient(AsyncHandler tracking, AsyncHandler storage)
     {
         var credential = new MLOpsDemo.Mlflow.Http.MlflowCredentialHandler(MlflowCredential.Bearer("secret-token")) { InnerHandler = tracking };
-        var client = new MlflowClient(new HttpClient(credential), new MlflowClientOptions { TrackingUri = Tracking, MaxRetries = 0, BackoffFactor = TimeSpan.Zero });
-        client.Artifacts.PresignedHttpClient = new HttpClient(storage);
-        return client;
+        // Presigned parts go through the options' unauthenticated pipeline (here: the storage stub), not a static client.
+        return new MlflowClient(new HttpClient(credential), new MlflowClientOptions { TrackingUri = Tracking, MaxRetries = 0, BackoffFactor = TimeSpan.Zero, UnauthenticatedHttpClientFactory = () => new HttpClient(storage) });
     }
 
     private static HttpResponseMessage Ok()

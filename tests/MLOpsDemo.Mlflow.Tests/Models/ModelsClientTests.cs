@@ -136,6 +136,7 @@ public sealed class ModelsClientTests : IDisposable
         await client.Models.LogModelAsync("r1", OnnxOptions() with { ArtifactPath = "models/onnx" }, Ct);
 
         Assert.Single(Calls(_server, "POST", "/logged-models"));
+        Assert.Equal(MLOpsDemo.Mlflow.Http.ServerSupport.Unsupported, client.Capabilities.LoggedModels); // detected once, kept per client
         Assert.Equal(["mlflow-artifacts:/1/r1/artifacts/model", "mlflow-artifacts:/1/r1/artifacts/models/onnx"], _artifacts.Uploads.Select(u => u.Uri));
         var mlmodel = MlflowModel.Parse(System.Text.Encoding.UTF8.GetString(_artifacts.Uploads[0].Files["MLmodel"]));
         Assert.Equal("model", mlmodel.ArtifactPath);
@@ -199,7 +200,7 @@ public sealed class ModelsClientTests : IDisposable
         Json(_server, "GET", MlflowApi + "/model-versions/get-download-uri", """{"artifact_uri": "mlflow-artifacts:/1/r1/artifacts/model"}""", query: [("name", "iris"), ("version", "3")]);
         var target = Path.Combine(_work, "download");
 
-        var downloaded = await client.ModelRegistry.DownloadModelAsync("models:/iris@champion", target, Ct);
+        var downloaded = await client.Models.DownloadModelAsync("models:/iris@champion", target, Ct);
 
         Assert.Equal(["mlflow-artifacts:/1/r1/artifacts/model"], _artifacts.Downloads);
         Assert.Equal("3", downloaded.Source.Version);
@@ -265,7 +266,7 @@ public sealed class ModelsClientTests : IDisposable
             return Task.CompletedTask;
         }
 
-        public override Task<string> DownloadAsync(string artifactUri, string destinationDirectory, CancellationToken cancellationToken = default)
+        public override Task<string> DownloadUriAsync(string artifactUri, string destinationDirectory, CancellationToken cancellationToken = default)
         {
             Downloads.Add(artifactUri);
             var target = Path.Combine(destinationDirectory, "model");

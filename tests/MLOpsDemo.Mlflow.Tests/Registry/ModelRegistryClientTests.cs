@@ -123,6 +123,7 @@ public class ModelRegistryClientTests
 
         Assert.Equal("4", Assert.Single(second).Version);
         Assert.Equal(["POST", "GET", "GET"], server.LogEntries.Select(e => e.RequestMessage.Method));
+        Assert.Equal(MLOpsDemo.Mlflow.Http.ServerSupport.Unsupported, client.Capabilities.LatestVersionsPost);
         Assert.Equal(["Production"], server.LogEntries[^1].RequestMessage.Query!["stages"].ToArray());
     }
 
@@ -144,7 +145,10 @@ public class ModelRegistryClientTests
     {
         var client = new MockableClient();
 
-        var error = await Assert.ThrowsAsync<NotSupportedException>(() => client.ModelRegistry.GetAsync("iris", Ct));
+        var error = await Assert.ThrowsAsync<MlflowException>(() => client.ModelRegistry.GetAsync("iris", Ct));
+
+        Assert.Equal(System.Net.HttpStatusCode.NotImplemented, error.StatusCode);
+        Assert.Equal(MlflowErrorCodes.NotImplemented, error.ErrorCode);
 
         Assert.Contains("registry", error.Message, StringComparison.Ordinal);
     }

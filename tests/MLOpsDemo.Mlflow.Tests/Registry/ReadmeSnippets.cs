@@ -48,7 +48,7 @@ internal static class ReadmeSnippets
         ResolvedModelUri where = await client.ModelRegistry.ResolveModelUriAsync("models:/iris@champion");
         Console.WriteLine($"version {where.Version} at {where.ArtifactUri}");
 
-        DownloadedModel model = await client.ModelRegistry.DownloadModelAsync("models:/iris@champion", "./model-cache");
+        DownloadedModel model = await client.Models.DownloadModelAsync("models:/iris@champion", "./model-cache");
         string onnxPath = model.GetDataPath()!;
         var inputs = model.Model.Signature?.Inputs;
         Console.WriteLine($"{onnxPath} {inputs?.Count}");

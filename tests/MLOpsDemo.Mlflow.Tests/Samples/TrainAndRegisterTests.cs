@@ -50,7 +50,7 @@ public class TrainAndRegisterTests
         Assert.Contains(run.Data.Metrics, m => m.Key == "loss" && m.Step == 39);
 
         // What ModelService does at start-up.
-        var model = await client.ModelRegistry.DownloadModelAsync($"models:/{ModelName}@{TrainAndRegisterTraining.Alias}", Path.Combine(cwd.Path, "served"), Ct);
+        var model = await client.Models.DownloadModelAsync($"models:/{ModelName}@{TrainAndRegisterTraining.Alias}", Path.Combine(cwd.Path, "served"), Ct);
         Assert.Equal("2", model.Source.Version);
         Assert.Equal(trained.RunId, model.Model.RunId);
         Assert.Contains("onnx", model.Model.Flavors.Keys);

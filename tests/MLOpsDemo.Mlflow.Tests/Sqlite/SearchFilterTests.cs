@@ -83,6 +83,26 @@ public class SearchFilterTests
     public void Invalid_experiment_filters_are_refused(string filter) =>
         Assert.Equal(MlflowErrorCodes.InvalidParameterValue, Assert.Throws<MlflowException>(() => SearchFilter.Parse(filter, SearchKind.Experiments)).ErrorCode);
 
+    [Theory]
+    [InlineData("metrics.acc > 0.8 AND params.depth IN ('5', '6')", "Metric|acc|>|0.8 ; Param|depth|IN|5,6")]
+    [InlineData("tags.`team x` ILIKE 'R%' and status NOT IN ('READY')", "Tag|team x|ILIKE|R% ; Attribute|status|NOT IN|READY")]
+    [InlineData("creation_time > 5 AND last_updated_timestamp <= 7", "Attribute|creation_timestamp|>|5 ; Attribute|last_updated_timestamp|<=|7")]
+    [InlineData("attributes.model_type = 'tree' AND source_run_id = 'r'", "Attribute|model_type|=|tree ; Attribute|source_run_id|=|r")]
+    public void Logged_model_filters_parse_with_the_shared_grammar(string filter, string expected) =>
+        Assert.Equal(expected, string.Join(" ; ", SearchFilter.Parse(filter, SearchKind.LoggedModels).Select(Describe)));
+
+    [Theory]
+    [InlineData("owner = 'x'")]
+    [InlineData("metrics.acc > '0.5'")]
+    [InlineData("metrics.acc LIKE '1%'")]
+    [InlineData("name > 3")]
+    [InlineData("creation_timestamp = 'yesterday'")]
+    [InlineData("tags.t IS NULL")]
+    [InlineData("datasets.name = 'd'")]
+    [InlineData("name = 'a' OR name = 'b'")]
+    public void Invalid_logged_model_filters_are_refused(string filter) =>
+        Assert.Equal(MlflowErrorCodes.InvalidParameterValue, Assert.Throws<MlflowException>(() => SearchFilter.Parse(filter, SearchKind.LoggedModels)).ErrorCode);
+
     [Fact]
     public void Order_by_parses_and_refuses_duplicates()
     {

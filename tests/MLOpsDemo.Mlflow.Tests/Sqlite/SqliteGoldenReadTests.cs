@@ -145,7 +145,7 @@ public class SqliteGoldenReadTests
 
     private static async Task ListRecursiveAsync(MlflowClient client, string runId, string? path, List<ArtifactFileInfo> result, CancellationToken ct)
     {
-        await foreach (var file in client.Runs.ListArtifactsAsync(runId, path, ct))
+        await foreach (var file in client.Artifacts.ListAsync(runId, path, cancellationToken: ct))
         {
             result.Add(file);
             if (file.IsDirectory)

@@ -172,7 +172,10 @@ public class SqliteLoggedModelStoreTests
         var garbage = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(options with { PageToken = "not a token" }, Ct));
         Assert.Equal(MlflowErrorCodes.InvalidParameterValue, garbage.ErrorCode);
 
-        foreach (var bad in new[] { "owner = 'x'", "metrics.acc > '0.5'", "name > 3", "name = 'a' OR name = 'b'", "params.depth IN ('5')", "status LIKE 'R%'" })
+        // As MLflow's search_logged_model_utils: IN lists on params and tags too.
+        Assert.Equal(["Delta", "alpha"], await Names(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = "params.depth IN ('5', '9') AND tags.team NOT IN ('red')" }));
+
+        foreach (var bad in new[] { "owner = 'x'", "metrics.acc > '0.5'", "name > 3", "name = 'a' OR name = 'b'", "params.depth IS NULL", "status LIKE 'R%'" })
         {
             var error = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [exp1], Filter = bad }, Ct));
             Assert.Equal(MlflowErrorCodes.InvalidParameterValue, error.ErrorCode);
@@ -180,6 +183,38 @@ public class SqliteLoggedModelStoreTests
 
         var badOrder = await Assert.ThrowsAsync<MlflowException>(() => client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [exp1], OrderBy = [new LoggedModelOrderBy("params.depth")] }, Ct));
         Assert.Equal(MlflowErrorCodes.InvalidParameterValue, badOrder.ErrorCode);
+    }
+
+    [Fact]
+    public async Task Metric_filter_matches_any_logged_value_of_the_key_as_the_sql_store_does()
+    {
+        // Oracle: MLflow 3.11's SqlAlchemyStore (sqlite:///) given acc = 0.5 at step 0 then 0.9 at step 1 returns the
+        // model for both 'metrics.acc < 0.6' and 'metrics.acc > 0.8', and for neither of 'metrics.acc > 0.95' and
+        // 'metrics.loss > 0' (its filter joins every logged_model_metrics row of the key; ordering uses the latest).
+        using var folder = new TempFolder();
+        using var client = folder.Client(new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000)) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) });
+        var experimentId = await client.Experiments.CreateAsync("metric-filter", cancellationToken: Ct);
+        var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
+        var model = await client.LoggedModels.CreateAsync(experimentId, new CreateLoggedModelOptions { Name = "m1" }, Ct);
+        var other = await client.LoggedModels.CreateAsync(experimentId, new CreateLoggedModelOptions { Name = "m2" }, Ct);
+        await client.LoggedModels.LogMetricAsync(model.Info.ModelId, run.Info.RunId, "acc", 0.5, step: 0, timestamp: DateTimeOffset.FromUnixTimeMilliseconds(1000), cancellationToken: Ct);
+        await client.LoggedModels.LogMetricAsync(model.Info.ModelId, run.Info.RunId, "acc", 0.9, step: 1, timestamp: DateTimeOffset.FromUnixTimeMilliseconds(2000), cancellationToken: Ct);
+        await client.LoggedModels.LogMetricAsync(other.Info.ModelId, run.Info.RunId, "acc", 0.7, step: 0, timestamp: DateTimeOffset.FromUnixTimeMilliseconds(1000), cancellationToken: Ct);
+
+        async Task<List<string>> Names(string filter, IReadOnlyList<LoggedModelOrderBy>? orderBy = null)
+        {
+            var page = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = filter, OrderBy = orderBy }, Ct);
+            return [.. page.Items.Select(m => m.Info.Name)];
+        }
+
+        Assert.Equal(["m1"], await Names("metrics.acc < 0.6"));
+        Assert.Equal(["m1"], await Names("metrics.acc > 0.8"));
+        Assert.Empty(await Names("metrics.acc > 0.95"));
+        Assert.Empty(await Names("metrics.loss > 0"));
+        Assert.Equal(["m2", "m1"], await Names("metrics.acc > 0.6"));
+
+        // Ordering by the metric uses the latest value per key: m1 (0.9) before m2 (0.7) descending.
+        Assert.Equal(["m1", "m2"], await Names("", [new LoggedModelOrderBy("metrics.acc", Ascending: false)]));
     }
 
     [Fact]

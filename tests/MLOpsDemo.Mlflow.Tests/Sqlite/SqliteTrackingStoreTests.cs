@@ -217,14 +217,14 @@ public class SqliteTrackingStoreTests
         await File.WriteAllTextAsync(Path.Combine(dir, "model", "MLmodel"), "x: 1", Ct);
         await File.WriteAllTextAsync(Path.Combine(dir, "a.txt"), "hello", Ct);
         var root = new List<ArtifactFileInfo>();
-        await foreach (var f in client.Runs.ListArtifactsAsync(run.Info.RunId, cancellationToken: Ct))
+        await foreach (var f in client.Artifacts.ListAsync(run.Info.RunId, cancellationToken: Ct))
         {
             root.Add(f);
         }
 
         Assert.Equal([("a.txt", false, (long?)5), ("model", true, null)], root.Select(f => (f.Path, f.IsDirectory, f.FileSize)));
         var model = new List<ArtifactFileInfo>();
-        await foreach (var f in client.Runs.ListArtifactsAsync(run.Info.RunId, "model", Ct))
+        await foreach (var f in client.Artifacts.ListAsync(run.Info.RunId, "model", cancellationToken: Ct))
         {
             model.Add(f);
         }

@@ -373,16 +373,16 @@ public class RunsClientTests : IDisposable
     }
 
     [Fact]
-    public async Task ListArtifactsAsync_sends_run_id_and_path_and_follows_tokens()
+    public async Task Artifacts_ListAsync_sends_run_id_and_path_and_follows_tokens()
     {
         _server.Given(Request.Create().WithPath("/api/2.0/mlflow/artifacts/list").UsingGet().WithParam("page_token", "n")).AtPriority(1)
             .RespondWith(Response.Create().WithBody("""{"root_uri":"r","files":[{"path":"model/b.txt","is_dir":false,"file_size":3}]}"""));
         _server.Json("GET", "/api/2.0/mlflow/artifacts/list", """{"root_uri":"r","files":[{"path":"model/sub","is_dir":true}],"next_page_token":"n"}""");
-        var files = await _client.Runs.ListArtifactsAsync(RunId, "model", Ct).ToListAsync(Ct);
-        Assert.Equal(["model/sub", "model/b.txt"], files.Select(f => f.Path));
-        Assert.Equal(3, files[1].FileSize);
+        var files = await _client.Artifacts.ListAsync(RunId, "model", cancellationToken: Ct).ToListAsync(Ct);
+        Assert.Equal(["model/b.txt", "model/sub"], files.Select(f => f.Path));
+        Assert.Equal(3, files[0].FileSize);
         _server.LogEntries[0].AssertRequest("GET", "/api/2.0/mlflow/artifacts/list", query: $"run_id={RunId}&path=model");
-        await Assert.ThrowsAsync<ArgumentException>(() => _client.Runs.ListArtifactsAsync(RunId, "../x", Ct).ToListAsync(Ct).AsTask());
+        await Assert.ThrowsAsync<ArgumentException>(() => _client.Artifacts.ListAsync(RunId, "../x", cancellationToken: Ct).ToListAsync(Ct).AsTask());
     }
 
     [Fact]

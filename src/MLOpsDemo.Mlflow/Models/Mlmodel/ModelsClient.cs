@@ -1,3 +1,4 @@
+using MLOpsDemo.Mlflow.Http;
 using System.Text.Json;
 using MLOpsDemo.Mlflow.Internal;
 using MLOpsDemo.Mlflow.Models.Mlmodel;
@@ -85,7 +86,7 @@ public class ModelsClient
         ArgumentException.ThrowIfNullOrEmpty(localDirectory);
         var resolved = await _client.ModelRegistry.ResolveModelUriAsync(modelUri, cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(localDirectory);
-        var local = await _client.Artifacts.DownloadAsync(resolved.ArtifactUri, localDirectory, cancellationToken).ConfigureAwait(false);
+        var local = await _client.Artifacts.DownloadUriAsync(resolved.ArtifactUri, localDirectory, cancellationToken).ConfigureAwait(false);
         var modelDirectory = File.Exists(local) && Path.GetFileName(local) == MlflowModel.FileName ? Path.GetDirectoryName(local)! : local;
         var model = await MlflowModel.LoadAsync(modelDirectory, cancellationToken).ConfigureAwait(false);
         return new DownloadedModel { LocalPath = modelDirectory, Model = model, Source = resolved };
@@ -93,7 +94,7 @@ public class ModelsClient
 
     private async Task<LoggedModel?> TryCreateLoggedModelAsync(Run run, LogModelOptions options, CancellationToken cancellationToken)
     {
-        if (_client.ServerGeneration == 2)
+        if (_client.Capabilities.LoggedModels == ServerSupport.Unsupported)
         {
             return null;
         }
@@ -111,17 +112,13 @@ public class ModelsClient
                     Tags = options.Tags,
                 },
                 cancellationToken).ConfigureAwait(false);
-            _client.ServerGeneration = 3;
+            _client.Capabilities.LoggedModels = ServerSupport.Supported;
             return model;
         }
-        catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.EndpointNotFound)
+        catch (MlflowException ex) when (ServerCapabilities.IsMissingRoute(ex))
         {
             // An MLflow 2.x server answers the logged-models route with an HTML 404: log the 2.x way from now on.
-            _client.ServerGeneration = 2;
-            return null;
-        }
-        catch (NotSupportedException)
-        {
+            _client.Capabilities.LoggedModels = ServerSupport.Unsupported;
             return null;
         }
     }
@@ -185,18 +182,20 @@ public class ModelsClient
 
     private async Task AppendHistoryAsync(string runId, string entryJson, CancellationToken cancellationToken)
     {
-        try
+        if (_client.Capabilities.LogModelHistory != ServerSupport.Unsupported)
         {
-            await _client.RegistryStore.LogModelHistoryAsync(runId, entryJson, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        catch (MlflowException ex) when (ex.ErrorCode == MlflowErrorCodes.EndpointNotFound)
-        {
-            // Fall through: maintain the tag ourselves.
-        }
-        catch (NotSupportedException)
-        {
-            // No registry store (local tracking store): maintain the tag ourselves.
+            try
+            {
+                await _client.RegistryStore.LogModelHistoryAsync(runId, entryJson, cancellationToken).ConfigureAwait(false);
+                _client.Capabilities.LogModelHistory = ServerSupport.Supported;
+                return;
+            }
+            catch (MlflowException ex) when (ServerCapabilities.IsMissingRoute(ex))
+            {
+                // Fall through: maintain the tag ourselves, from now on without asking (also when there is no
+                // registry store at all: 501).
+                _client.Capabilities.LogModelHistory = ServerSupport.Unsupported;
+            }
         }
 
         var run = await _client.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
