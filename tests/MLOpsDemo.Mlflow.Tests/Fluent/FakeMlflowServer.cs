@@ -41,6 +41,17 @@ public sealed class FakeMlflowServer : IDisposable
     /// <summary>Bodies of the log-batch calls that succeeded, in arrival order.</summary>
     public ConcurrentQueue<JsonObject> Batches { get; } = new();
 
+    private TaskCompletionSource _nextBatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A task that completes when the next log-batch is stored (an explicit signal instead of polling).</summary>
+    public Task NextBatch()
+    {
+        lock (Batches)
+        {
+            return _nextBatch.Task;
+        }
+    }
+
     /// <summary>Run status updates in arrival order: (run id, status).</summary>
     public ConcurrentQueue<(string RunId, string Status)> Updates { get; } = new();
 
@@ -179,7 +190,15 @@ public sealed class FakeMlflowServer : IDisposable
         var status = LogBatchStatus?.Invoke(body) ?? 200;
         if (status == 200)
         {
-            Batches.Enqueue(body);
+            TaskCompletionSource stored;
+            lock (Batches)
+            {
+                Batches.Enqueue(body);
+                stored = _nextBatch;
+                _nextBatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            stored.TrySetResult();
             return (200, "{}");
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace MLOpsDemo.Mlflow.Tests.Fluent;
@@ -55,11 +54,13 @@ public class RunLoggingPipelineTests
     public async Task While_the_server_answers_503_points_stay_buffered_and_all_arrive_exactly_once()
     {
         using var server = new FakeMlflowServer();
-        long failUntil = 0; // UTC ticks
+        // An outage of exactly six refused log-batch calls, started after the first 1000 points are stored: counted,
+        // not timed, so the test means the same on a fast and on a loaded machine.
+        var outage = 0;
         var refused = 0;
         server.LogBatchStatus = _ =>
         {
-            if (DateTime.UtcNow.Ticks < Interlocked.Read(ref failUntil))
+            if (Interlocked.Decrement(ref outage) >= 0)
             {
                 Interlocked.Increment(ref refused);
                 return 503;
@@ -77,17 +78,12 @@ public class RunLoggingPipelineTests
                 if (i == 1000)
                 {
                     await run.FlushAsync(Ct);
-                    Interlocked.Exchange(ref failUntil, DateTime.UtcNow.AddSeconds(2).Ticks);
-                }
-
-                if (i % 500 == 0)
-                {
-                    await Task.Delay(50, Ct);
+                    Volatile.Write(ref outage, 6);
                 }
             }
 
             await run.FlushAsync(Ct);
-            Assert.True(DateTime.UtcNow.Ticks >= Interlocked.Read(ref failUntil), "FlushAsync returned while the server still refused batches.");
+            Assert.Equal(6, Volatile.Read(ref refused)); // FlushAsync returned only after the outage was over
         }
 
         Assert.True(refused > 0, "The outage was not exercised.");
@@ -150,9 +146,8 @@ public class RunLoggingPipelineTests
         });
         await using var run = await client.StartRunAsync(cancellationToken: Ct);
         var accepted = 0;
-        var sw = Stopwatch.StartNew();
         InvalidOperationException? full = null;
-        while (full is null && sw.Elapsed < TimeSpan.FromSeconds(10))
+        for (var attempt = 0; full is null && attempt < 1_000_000; attempt++) // bounded by count: the server stays down
         {
             try
             {
@@ -166,7 +161,7 @@ public class RunLoggingPipelineTests
 
             if (accepted % 100 == 0)
             {
-                await Task.Delay(1, Ct);
+                await Task.Yield();
             }
         }
 
@@ -183,7 +178,17 @@ public class RunLoggingPipelineTests
     {
         using var server = new FakeMlflowServer();
         var down = 1;
-        server.LogBatchStatus = _ => Volatile.Read(ref down) == 1 ? 503 : 200;
+        using var refusals = new SemaphoreSlim(0);
+        server.LogBatchStatus = _ =>
+        {
+            if (Volatile.Read(ref down) == 1)
+            {
+                refusals.Release();
+                return 503;
+            }
+
+            return 200;
+        };
         using var client = server.CreateClient(o => o.Logging.BufferCapacity = 10);
         await using var run = await client.StartRunAsync(cancellationToken: Ct);
         var logged = 0;
@@ -198,39 +203,72 @@ public class RunLoggingPipelineTests
             },
             Ct);
 
-        await Task.Delay(400, Ct);
+        // While the server is down nothing leaves the buffer (10) and the batch being retried (at most 1000), so the
+        // producer of 2000 points cannot finish: it must be waiting, not dropping. Wait until the sender has been
+        // refused a few times (a signal, not a sleep), then check.
+        for (var k = 0; k < 3; k++)
+        {
+            await refusals.WaitAsync(Ct);
+        }
+
         Assert.False(producer.IsCompleted, "Logging should wait while the buffer is full.");
         Assert.InRange(Volatile.Read(ref logged), 10, 1010);
         Volatile.Write(ref down, 0);
-        await producer.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await producer.WaitAsync(Ct);
         await run.FlushAsync(Ct);
         Assert.Equal(2000, server.MetricsOf(run.RunId).Count);
     }
 
     [Fact]
-    public async Task Points_are_sent_after_the_flush_interval_and_on_dispose()
+    public async Task Points_wait_for_the_flush_interval_on_the_clock_and_go_at_once_on_dispose()
     {
         using var server = new FakeMlflowServer();
-        using var slow = server.CreateClient(o => o.Logging.FlushInterval = TimeSpan.FromHours(1));
-        var run = await slow.StartRunAsync(cancellationToken: Ct);
-        run.LogMetric("m", 1);
-        run.SetTag("t", "v");
-        await Task.Delay(150, Ct);
-        Assert.Empty(server.Batches);
-        await run.DisposeAsync();
-        Assert.Single(server.MetricsOf(run.RunId));
-        Assert.Single(server.PairsOf(run.RunId, "tags"));
-
-        using var quick = server.CreateClient(o => o.Logging.FlushInterval = TimeSpan.FromMilliseconds(30));
-        await using var second = await quick.StartRunAsync(cancellationToken: Ct);
-        second.LogMetric("m", 2);
-        var sw = Stopwatch.StartNew();
-        while (server.MetricsOf(second.RunId).Count == 0 && sw.Elapsed < TimeSpan.FromSeconds(5))
+        var time = new IntervalWatchingTimeProvider(TimeSpan.FromSeconds(5));
+        using var client = server.CreateClient(o =>
         {
-            await Task.Delay(10, Ct);
-        }
+            o.TimeProvider = time;
+            o.Logging.FlushInterval = TimeSpan.FromSeconds(5);
+        });
 
+        // The sender holds the point in a batch and arms a 5 s timer on the (fake) clock. Fake timers fire only inside
+        // Advance, so just short of 5 s nothing can have been sent, whatever the machine's load.
+        var first = await client.StartRunAsync(cancellationToken: Ct);
+        first.LogMetric("m", 1);
+        first.SetTag("t", "v");
+        await time.IntervalTimerArmed.Task.WaitAsync(Ct);
+        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
+        Assert.Empty(server.Batches);
+
+        // At the interval the batch goes out by itself, without a flush.
+        var sent = server.NextBatch();
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await sent.WaitAsync(Ct);
+        Assert.Single(server.MetricsOf(first.RunId));
+        Assert.Single(server.PairsOf(first.RunId, "tags"));
+
+        // Dispose sends what is buffered at once, without waiting for the interval.
+        var second = await client.StartRunAsync(cancellationToken: Ct);
+        second.LogMetric("m", 2);
+        await second.DisposeAsync();
         Assert.Single(server.MetricsOf(second.RunId));
+        await first.DisposeAsync();
+    }
+
+    /// <summary>A fake clock that signals when a timer of the flush interval is armed.</summary>
+    private sealed class IntervalWatchingTimeProvider(TimeSpan interval) : Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000))
+    {
+        public TaskCompletionSource IntervalTimerArmed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime > TimeSpan.Zero && dueTime <= interval)
+            {
+                IntervalTimerArmed.TrySetResult();
+            }
+
+            return timer;
+        }
     }
 
     [Fact]

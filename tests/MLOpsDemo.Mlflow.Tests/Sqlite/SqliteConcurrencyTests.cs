@@ -47,14 +47,28 @@ public class SqliteConcurrencyTests
         using var client = folder.Client();
         var run = await client.Runs.CreateAsync("0", cancellationToken: Ct);
         using var other = SqliteGolden.Open(folder.DatabasePath);
+        var events = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task log;
         using (var tx = other.BeginTransaction(deferred: false))
         {
-            var log = client.Runs.LogMetricAsync(run.Info.RunId, "m", 1, cancellationToken: Ct);
-            await Task.Delay(300, Ct);
-            Assert.False(log.IsCompleted);
+            // The other writer holds the write lock while our call runs into it. The call cannot store its point before
+            // the commit, so whatever the machine's speed it must end after it, and without an error (busy timeout).
+            log = client.Runs.LogMetricAsync(run.Info.RunId, "m", 1, cancellationToken: Ct);
+            _ = log.ContinueWith(t => events.Enqueue("log " + t.Status), Ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            using (var hold = new CancellationTokenSource())
+            {
+                // The scenario: the lock is held for a while (the call normally reaches it in this time; the
+                // assertions below do not depend on whether it did).
+                hold.CancelAfter(TimeSpan.FromMilliseconds(300));
+                await Task.WhenAny(log, Task.Delay(Timeout.Infinite, hold.Token).ContinueWith(_ => { }, TaskScheduler.Default));
+            }
+
+            events.Enqueue("commit");
             tx.Commit();
-            await log.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         }
+
+        await log;
+        Assert.Equal(["commit", "log RanToCompletion"], events);
 
         Assert.Single((await client.Runs.GetAsync(run.Info.RunId, Ct)).Data.Metrics);
     }
@@ -139,16 +153,14 @@ public class SqliteConcurrencyTests
     }
 
     [Fact]
-    public async Task Log_batch_throughput_is_reported()
+    public async Task Large_log_batches_store_every_point_and_keep_latest_metrics()
     {
-        // Not a timed assertion (CI machines vary): the number goes to the test output and README.md.
+        // Throughput is measured in tests/MLOpsDemo.Mlflow.Benchmarks (SqliteBenchmarks), not here.
         using var folder = new TempFolder();
         using var client = folder.Client();
         var run = await client.Runs.CreateAsync("0", cancellationToken: Ct);
-        const int points = 100_000;
+        const int points = 10_000;
         var batch = new Metric[1000];
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var stopwatch = Stopwatch.StartNew();
         for (var offset = 0; offset < points; offset += batch.Length)
         {
             for (var i = 0; i < batch.Length; i++)
@@ -159,25 +171,8 @@ public class SqliteConcurrencyTests
             await client.Runs.LogBatchAsync(run.Info.RunId, batch, cancellationToken: Ct);
         }
 
-        stopwatch.Stop();
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore; // includes other tests running in parallel
-        TestContext.Current.TestOutputHelper?.WriteLine($"LogBatch: {points} points in {stopwatch.Elapsed.TotalMilliseconds:F0} ms = {points / stopwatch.Elapsed.TotalSeconds:F0} points/s (process CPU {cpu.TotalMilliseconds:F0} ms = {points / cpu.TotalSeconds:F0} points per CPU-second)");
-        // The store alone (no client-side validation and splitting), for comparison.
-        var direct = await client.Runs.CreateAsync("0", cancellationToken: Ct);
-        var watch = Stopwatch.StartNew();
-        for (var offset = 0; offset < points; offset += batch.Length)
-        {
-            for (var i = 0; i < batch.Length; i++)
-            {
-                batch[i] = new Metric("loss", 1.0 / (offset + i + 1), 1_700_000_000_000 + offset + i, offset + i);
-            }
-
-            await client.Store.LogBatchAsync(direct.Info.RunId, batch, [], [], Ct);
-        }
-
-        TestContext.Current.TestOutputHelper?.WriteLine($"Store.LogBatchAsync: {points / watch.Elapsed.TotalSeconds:F0} points/s");
         using var c = SqliteGolden.Open(folder.DatabasePath);
-        Assert.Equal(2L * points, SqliteGolden.Scalar(c, "SELECT count(*) FROM metrics"));
+        Assert.Equal((long)points, SqliteGolden.Scalar(c, "SELECT count(*) FROM metrics"));
         Assert.Equal((long)points - 1, SqliteGolden.Scalar(c, "SELECT step FROM latest_metrics WHERE run_uuid = $r", ("$r", run.Info.RunId)));
     }
 
