@@ -44,29 +44,14 @@ internal static class OnnxExport
     }
 
     /// <summary>
-    /// Writes the ONNX export to <paramref name="file"/>, or returns the transform that prevents it: first a transform
-    /// that does not implement ML.NET's ONNX interface (or a predictor that does not), then — if the converter still
-    /// fails — the first transform whose prefix of the chain fails to convert.
+    /// Writes the ONNX export to <paramref name="file"/>, or returns the transform that prevents it. ML.NET's converter
+    /// only says that some step "cannot save itself as ONNX" (or fails on a missing column), so when the whole chain
+    /// fails, growing prefixes of the chain are converted: the last step of the first prefix that fails is the blocker.
     /// </summary>
     public static string? TryExport(MLContext mlContext, ITransformer model, IDataView inputData, string file, out string? error)
     {
         error = null;
         var transformers = Flatten(model);
-        foreach (var transformer in transformers)
-        {
-            if (!ImplementsOnnx(transformer))
-            {
-                error = $"{Describe(transformer)} has no ONNX conversion in ML.NET";
-                return Describe(transformer);
-            }
-
-            if (transformer is IPredictionTransformer<object> prediction && !ImplementsOnnx(prediction.Model))
-            {
-                error = $"the predictor {ShortName(prediction.Model.GetType())} of {Describe(transformer)} has no ONNX conversion in ML.NET";
-                return Describe(transformer);
-            }
-        }
-
         if (Convert(mlContext, model, inputData, file) is not { } failure)
         {
             return null;
@@ -90,9 +75,6 @@ internal static class OnnxExport
         TryDelete(file);
         return Describe(transformers[^1]);
     }
-
-    private static bool ImplementsOnnx(object component) =>
-        component.GetType().GetInterfaces().Any(i => i.Name is "ICanSaveOnnx" && i.Namespace == "Microsoft.ML.Model.OnnxConverter");
 
 #pragma warning disable CA1031 // ML.NET's converter fails with many exception types (KeyNotFoundException, InvalidOperationException…); any of them means "not convertible".
     private static Exception? Convert(MLContext mlContext, ITransformer model, IDataView inputData, string file)
