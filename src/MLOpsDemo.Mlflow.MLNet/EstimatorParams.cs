@@ -45,6 +45,20 @@ internal static class EstimatorParams
         }
     }
 
+    /// <summary>The label column of the chain's last trainer (its public <c>LabelColumn</c>), or <see langword="null"/>.</summary>
+    public static string? LabelColumn(object estimator)
+    {
+        foreach (var step in Steps(estimator).Reverse())
+        {
+            if (step.GetType().GetField("LabelColumn", BindingFlags.Instance | BindingFlags.Public)?.GetValue(step) is SchemaShape.Column { Name: { Length: > 0 } name })
+            {
+                return name;
+            }
+        }
+
+        return null;
+    }
+
     public static IReadOnlyList<KeyValuePair<string, string>> Read(object estimator)
     {
         var steps = Steps(estimator);

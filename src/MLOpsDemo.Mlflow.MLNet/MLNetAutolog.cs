@@ -29,7 +29,10 @@ public sealed record MLNetAutologOptions
     /// <summary>Log the last fitted model (with its training data as input data) when the session ends. Default false.</summary>
     public bool LogModel { get; init; }
 
-    /// <summary>How the model is logged when <see cref="LogModel"/> is set (path, registration, ONNX…); <c>InputData</c> is replaced by the training data.</summary>
+    /// <summary>
+    /// How the model is logged when <see cref="LogModel"/> is set (path, registration, ONNX…), given the training data;
+    /// <c>InputData</c> is always the training data. Default: the trainer's label column is excluded from the input.
+    /// </summary>
     public Func<IDataView, MLNetModelOptions>? ModelOptions { get; init; }
 
     /// <summary>The clock for training durations (tests substitute a fake one). Default <see cref="TimeProvider.System"/>.</summary>
@@ -55,6 +58,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
     private int _fits;
     private ITransformer? _lastModel;
     private IDataView? _lastTrainingData;
+    private string? _lastLabelColumn;
     private bool _disposed;
 
     internal MLNetAutolog(MLContext mlContext, MlflowRun run, MLNetAutologOptions options)
@@ -121,6 +125,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
         {
             _lastModel = model;
             _lastTrainingData = trainingData;
+            _lastLabelColumn = EstimatorParams.LabelColumn(estimator) is { } label && trainingData.Schema.GetColumnOrNull(label) is not null ? label : null;
         }
 
         return model;
@@ -215,14 +220,15 @@ public sealed class MLNetAutolog : IAsyncDisposable
 
         ITransformer? model;
         IDataView? data;
+        string? label;
         lock (_gate)
         {
-            (model, data) = (_lastModel, _lastTrainingData);
+            (model, data, label) = (_lastModel, _lastTrainingData, _lastLabelColumn);
         }
 
         if (_options.LogModel && model is not null && data is not null)
         {
-            var modelOptions = _options.ModelOptions?.Invoke(data) ?? new MLNetModelOptions { InputData = data };
+            var modelOptions = _options.ModelOptions?.Invoke(data) ?? new MLNetModelOptions { InputData = data, ExcludeColumns = label is null ? null : [label] };
             LoggedModel = await Run.LogMLNetModelAsync(_mlContext, model, modelOptions with { InputData = data }).ConfigureAwait(false);
         }
 

@@ -18,6 +18,12 @@ public sealed record MLNetModelOptions
     /// </summary>
     public required IDataView InputData { get; init; }
 
+    /// <summary>
+    /// Columns of <see cref="InputData"/> the model does not need to predict (typically the label): left out of the
+    /// saved input schema, the ONNX graph's inputs, the signature and the input example.
+    /// </summary>
+    public IReadOnlyList<string>? ExcludeColumns { get; init; }
+
     /// <summary>The model's path under the run's artifacts (2.x) and the logged model's name (3.x). Default <c>model</c>.</summary>
     public string ArtifactPath { get; init; } = "model";
 

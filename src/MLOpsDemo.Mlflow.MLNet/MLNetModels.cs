@@ -137,7 +137,19 @@ public static partial class MLNetModels
     /// <summary>Writes model.zip (and model.onnx, env files) into <paramref name="work"/> and builds the core options.</summary>
     internal static (LogModelOptions Options, MLNetModelLogResult Result) Prepare(MLContext mlContext, ITransformer model, MLNetModelOptions options, string work)
     {
-        var inputSchema = options.InputData.Schema;
+        var inputData = options.InputData;
+        if (options.ExcludeColumns is { Count: > 0 } exclude)
+        {
+            var missing = exclude.Where(c => inputData.Schema.GetColumnOrNull(c) is null).ToList();
+            if (missing.Count > 0)
+            {
+                throw new ArgumentException($"MLNetModelOptions.ExcludeColumns names {string.Join(", ", missing)}, which InputData does not have (it has {string.Join(", ", MLNetSignature.VisibleColumns(inputData.Schema).Select(c => c.Name))}).", nameof(options));
+            }
+
+            inputData = mlContext.Transforms.DropColumns([.. exclude]).Fit(inputData).Transform(inputData);
+        }
+
+        var inputSchema = inputData.Schema;
         var zip = Path.Combine(work, "model.zip");
         mlContext.Model.Save(model, inputSchema, zip);
 
@@ -147,7 +159,7 @@ public static partial class MLNetModels
         if (options.ExportOnnx)
         {
             var onnxFile = Path.Combine(work, "model.onnx");
-            blockedBy = OnnxExport.TryExport(mlContext, model, options.InputData, onnxFile, out var error);
+            blockedBy = OnnxExport.TryExport(mlContext, model, inputData, onnxFile, out var error);
             if (blockedBy is null)
             {
                 onnx = new OnnxFlavor { OnnxVersion = options.OnnxVersion, Providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] };
@@ -181,7 +193,7 @@ public static partial class MLNetModels
             ModelFile = zip,
             AdditionalFiles = additional,
             Signature = signature,
-            InputExample = options.InputExampleRows > 0 ? MLNetSignature.ToInputExample(options.InputData, options.InputExampleRows) : null,
+            InputExample = options.InputExampleRows > 0 ? MLNetSignature.ToInputExample(inputData, options.InputExampleRows) : null,
             Metadata = options.Metadata,
             MlflowVersion = options.MlflowVersion,
             RegisteredModelName = options.RegisteredModelName,

@@ -81,6 +81,32 @@ public class MLNetModelLoggingTests
     }
 
     [Fact]
+    public async Task Excluded_columns_leave_the_schema_the_signature_the_example_and_the_ONNX_inputs()
+    {
+        using var store = new LocalStore();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Blobs(100));
+        var model = BinaryPipeline(ml).Fit(data);
+        var directory = Path.Combine(store.Path, "saved");
+
+        var (written, onnx, _) = await store.Client.Models.SaveMLNetModelAsync(directory, ml, model, new MLNetModelOptions { InputData = data, ExcludeColumns = ["Label"] }, Ct);
+
+        Assert.True(onnx);
+        Assert.Equal(["X1", "X2"], written.Signature!.Inputs!.Select(i => i.Name!));
+        Assert.DoesNotContain("Label", await File.ReadAllTextAsync(Path.Combine(directory, "input_example.json"), Ct), StringComparison.Ordinal);
+        var onnxText = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(Path.Combine(directory, "model.onnx"), Ct));
+        // ML.NET's export passes every graph input through as "<input>.output": X1 is an input, Label is not.
+        Assert.Contains("X1.output", onnxText, StringComparison.Ordinal);
+        Assert.Equal(Occurrences(onnxText, "PredictedLabel.output"), Occurrences(onnxText, "Label.output"));
+        using var zip = File.OpenRead(Path.Combine(directory, "model.zip"));
+        ml.Model.Load(zip, out var schema);
+        Assert.Equal(["X1", "X2"], schema.Select(c => c.Name));
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.Client.Models.SaveMLNetModelAsync(Path.Combine(store.Path, "other"), ml, model, new MLNetModelOptions { InputData = data, ExcludeColumns = ["Target"] }, Ct));
+        Assert.Contains("Target", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Loading_a_model_without_the_mlnet_flavor_lists_its_flavors()
     {
         using var store = new LocalStore();
@@ -108,6 +134,8 @@ public class MLNetModelLoggingTests
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.Client.Models.LogMLNetModelAsync("0123456789abcdef0123456789abcdef", ml, model, new MLNetModelOptions { InputData = data, InputExampleRows = -1 }, Ct));
         Assert.Contains("InputExampleRows", ex.Message, StringComparison.Ordinal);
     }
+
+    private static int Occurrences(string text, string value) => text.Split(value).Length - 1;
 
     internal static float[] Probabilities(MLContext ml, ITransformer model, IDataView data) =>
         ml.Data.CreateEnumerable<BlobPrediction>(model.Transform(data), reuseRowObject: false).Select(p => p.Probability).ToArray();
