@@ -194,10 +194,18 @@ internal static class EstimatorParams
             return null;
         }
 
+        // MLflow params hold at most 6000 characters: long arrays keep their first 50 items and say how many there were.
         var parts = new List<string>();
         foreach (var item in array)
         {
-            parts.Add(Scalar(item, element) ?? "None");
+            if (parts.Count == 50)
+            {
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"... ({array.Length} items)"));
+                break;
+            }
+
+            var text = Scalar(item, element) ?? "None";
+            parts.Add(text.Length > 100 ? text[..100] + "..." : text);
         }
 
         return string.Join(", ", parts);
