@@ -16,6 +16,7 @@ internal static class MlflowConfiguration
         options.Password = String(section, nameof(MlflowClientOptions.Password)) ?? options.Password;
         options.Token = String(section, nameof(MlflowClientOptions.Token)) ?? options.Token;
         options.Workspace = String(section, nameof(MlflowClientOptions.Workspace)) ?? options.Workspace;
+        options.SqliteSchemaVersion = String(section, nameof(MlflowClientOptions.SqliteSchemaVersion)) ?? options.SqliteSchemaVersion;
         options.InsecureTls = Bool(section, sectionPath, nameof(MlflowClientOptions.InsecureTls)) ?? options.InsecureTls;
         options.RespectRetryAfter = Bool(section, sectionPath, nameof(MlflowClientOptions.RespectRetryAfter)) ?? options.RespectRetryAfter;
         options.TruncateLongValues = Bool(section, sectionPath, nameof(MlflowClientOptions.TruncateLongValues)) ?? options.TruncateLongValues;
@@ -36,6 +37,7 @@ internal static class MlflowConfiguration
         target.Token = source.Token;
         target.Credential = source.Credential;
         target.Workspace = source.Workspace;
+        target.SqliteSchemaVersion = source.SqliteSchemaVersion;
         target.InsecureTls = source.InsecureTls;
         target.RespectRetryAfter = source.RespectRetryAfter;
         target.TruncateLongValues = source.TruncateLongValues;

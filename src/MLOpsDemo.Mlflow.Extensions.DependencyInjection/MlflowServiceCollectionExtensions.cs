@@ -45,7 +45,7 @@ public static class MlflowServiceCollectionExtensions
     /// <summary>
     /// Registers the unnamed client with settings from a configuration section such as <c>"Mlflow"</c> in
     /// appsettings.json. Keys are the names of the simple properties of <see cref="MlflowClientOptions"/>
-    /// (<c>TrackingUri</c>, <c>Username</c>, <c>Password</c>, <c>Token</c>, <c>Workspace</c>, <c>InsecureTls</c>,
+    /// (<c>TrackingUri</c>, <c>Username</c>, <c>Password</c>, <c>Token</c>, <c>Workspace</c>, <c>SqliteSchemaVersion</c>, <c>InsecureTls</c>,
     /// <c>MaxRetries</c>, <c>BackoffFactor</c>, <c>BackoffJitter</c>, <c>MaxBackoff</c>, <c>Timeout</c>,
     /// <c>RespectRetryAfter</c>, <c>TruncateLongValues</c>, <c>DefaultPageSize</c>); time spans are <c>hh:mm:ss</c> or seconds.
     /// Settings the section leaves out come from the <c>MLFLOW_*</c> environment variables, then MLflow's defaults.

@@ -61,6 +61,16 @@ public sealed class MlflowClientOptions
     /// <summary>The MLflow workspace sent as <c>X-MLFLOW-WORKSPACE</c> (<c>MLFLOW_WORKSPACE</c>, MLflow ≥ 3.10), or <see langword="null"/>.</summary>
     public string? Workspace { get; set; }
 
+    /// <summary>
+    /// The MLflow release whose database schema a <b>new</b> <c>sqlite:///</c> file is created with
+    /// (<c>MLFLOW_SQLITE_SCHEMA_VERSION</c>), e.g. <c>2.22</c>, <c>3.5</c> or <c>3.11.1</c>: set it to the MLflow you
+    /// run, so that its <c>mlflow ui</c>/<c>mlflow server</c> opens the file without <c>mlflow db upgrade</c>.
+    /// <see langword="null"/> (the default) means the newest schema this library knows (MLflow 3.11.2). Existing files
+    /// are never converted or re-stamped: the store writes into whatever schema a file has. Versions this library has
+    /// no schema for are rejected, listing the supported ones.
+    /// </summary>
+    public string? SqliteSchemaVersion { get; set; }
+
     /// <summary>Page size used by search methods when the caller gives none. Default 1000.</summary>
     public int DefaultPageSize { get; set; } = 1000;
 
@@ -81,7 +91,8 @@ public sealed class MlflowClientOptions
     /// Creates options from the process environment: <c>MLFLOW_TRACKING_URI</c>, <c>MLFLOW_TRACKING_USERNAME</c>,
     /// <c>MLFLOW_TRACKING_PASSWORD</c>, <c>MLFLOW_TRACKING_TOKEN</c>, <c>MLFLOW_TRACKING_INSECURE_TLS</c>,
     /// <c>MLFLOW_HTTP_REQUEST_MAX_RETRIES</c>, <c>_BACKOFF_FACTOR</c>, <c>_BACKOFF_JITTER</c>, <c>_TIMEOUT</c>,
-    /// <c>MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER</c>, <c>MLFLOW_TRUNCATE_LONG_VALUES</c> and <c>MLFLOW_WORKSPACE</c>.
+    /// <c>MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER</c>, <c>MLFLOW_TRUNCATE_LONG_VALUES</c>, <c>MLFLOW_WORKSPACE</c> and
+    /// <c>MLFLOW_SQLITE_SCHEMA_VERSION</c>.
     /// </summary>
     /// <returns>The options.</returns>
     /// <exception cref="ArgumentException">A variable holds a value that cannot be used; the message names it.</exception>
@@ -106,6 +117,7 @@ public sealed class MlflowClientOptions
         Password ??= NonEmpty(getVariable("MLFLOW_TRACKING_PASSWORD"));
         Token ??= NonEmpty(getVariable("MLFLOW_TRACKING_TOKEN"));
         Workspace ??= NonEmpty(getVariable("MLFLOW_WORKSPACE"));
+        SqliteSchemaVersion ??= NonEmpty(getVariable("MLFLOW_SQLITE_SCHEMA_VERSION"));
 
         if (ParseBool(getVariable, "MLFLOW_TRACKING_INSECURE_TLS") is { } insecure)
         {
@@ -175,6 +187,11 @@ public sealed class MlflowClientOptions
         if (TrackingUri is { Length: > 0 } uri && !TrackingUriInfo.TryParse(uri, out _, out var error))
         {
             throw new ArgumentException($"MlflowClientOptions.TrackingUri is not usable: {error}", nameof(TrackingUri));
+        }
+
+        if (SqliteSchemaVersion is { } schemaVersion && Sqlite.SqliteSchemaCatalog.TryResolve(schemaVersion, out var schemaError) is null)
+        {
+            throw new ArgumentException($"MlflowClientOptions.SqliteSchemaVersion (MLFLOW_SQLITE_SCHEMA_VERSION) is not usable: {schemaError}", nameof(SqliteSchemaVersion));
         }
 
         Logging.Validate();

@@ -44,6 +44,18 @@ public class MlflowException : Exception
         ResponseBody = responseBody;
     }
 
+    /// <summary>Creates an exception with its own message that reports the status and error code of a failed request.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="statusCode">The HTTP status of the underlying failure.</param>
+    /// <param name="errorCode">MLflow's <c>error_code</c> of the underlying failure.</param>
+    /// <param name="innerException">The cause, if any.</param>
+    internal MlflowException(string message, HttpStatusCode statusCode, string? errorCode, Exception? innerException)
+        : base(message, innerException)
+    {
+        StatusCode = statusCode;
+        ErrorCode = errorCode;
+    }
+
     /// <summary>The HTTP status of the failed request (the equivalent status for the local store).</summary>
     public HttpStatusCode StatusCode { get; }
 

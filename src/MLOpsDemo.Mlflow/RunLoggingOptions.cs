@@ -13,7 +13,11 @@ public enum BufferFullMode
 /// <summary>Settings of the background pipeline that batches the metrics, params and tags of active runs.</summary>
 public sealed class RunLoggingOptions
 {
-    /// <summary>How many points (metrics, params, tags) one run buffers before logging applies <see cref="FullMode"/>. Default 100,000.</summary>
+    /// <summary>
+    /// How many points (metrics, params, tags) one run buffers before logging applies <see cref="FullMode"/>, besides
+    /// the batch being filled and the <see cref="MaxConcurrentBatches"/> batches being sent (up to 1000 points each).
+    /// Default 100,000.
+    /// </summary>
     public int BufferCapacity { get; set; } = 100_000;
 
     /// <summary>The longest time a point waits in the buffer before it is sent. Default 1 s.</summary>
@@ -21,6 +25,14 @@ public sealed class RunLoggingOptions
 
     /// <summary>What a logging call does when the buffer is full. Default <see cref="BufferFullMode.Wait"/>.</summary>
     public BufferFullMode FullMode { get; set; } = BufferFullMode.Wait;
+
+    /// <summary>
+    /// How many log-batch requests of one run may be in flight at once. Default 4. Batches of metrics only go out in
+    /// parallel (a multi-worker server stores them concurrently; MLflow orders a metric's history by step and
+    /// timestamp, not by arrival). Batches with params or tags go out one after the other, each only after the
+    /// previous one was stored or given up, so a tag set twice ends with its last value. 1 sends one batch at a time.
+    /// </summary>
+    public int MaxConcurrentBatches { get; set; } = DefaultMaxConcurrentBatches;
 
     /// <summary>How long pending points may take to flush when the process exits. Default 10 s.</summary>
     public TimeSpan ShutdownFlushTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -41,8 +53,19 @@ public sealed class RunLoggingOptions
     /// </summary>
     public TimeSpan RetryTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The default of <see cref="MaxConcurrentBatches"/>.</summary>
+    internal const int DefaultMaxConcurrentBatches = 4;
+
+    /// <summary>The largest accepted <see cref="MaxConcurrentBatches"/>.</summary>
+    internal const int MaxMaxConcurrentBatches = 64;
+
     internal void Validate()
     {
+        if (MaxConcurrentBatches is < 1 or > MaxMaxConcurrentBatches)
+        {
+            throw new ArgumentException($"MlflowClientOptions.Logging.MaxConcurrentBatches must be between 1 and {MaxMaxConcurrentBatches}; it is {MaxConcurrentBatches}. Use 1 to send one batch at a time.", nameof(MaxConcurrentBatches));
+        }
+
         if (BufferCapacity < 1)
         {
             throw new ArgumentException($"MlflowClientOptions.Logging.BufferCapacity must be at least 1; it is {BufferCapacity}.", nameof(BufferCapacity));

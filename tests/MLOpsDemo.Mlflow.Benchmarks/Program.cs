@@ -5,6 +5,13 @@ using MLOpsDemo.Mlflow.Benchmarks;
 
 // dotnet run -c Release --project tests/MLOpsDemo.Mlflow.Benchmarks -- --filter '*'
 // dotnet run -c Release --project tests/MLOpsDemo.Mlflow.Benchmarks -- --throughput [points]   (quick wall/CPU check)
+// tests/MLOpsDemo.Mlflow.Benchmarks/compare.sh                                               (real servers, side by side with Python)
+if (args.Length > 0 && args[0] == "--compare")
+{
+    await Compare.RunAsync(args);
+    return;
+}
+
 if (args.Length > 0 && args[0] == "--throughput")
 {
     var points = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000;

@@ -8,8 +8,10 @@ namespace MLOpsDemo.Mlflow.Fluent;
 
 /// <summary>
 /// The background pipeline of one run: a bounded channel of <see cref="LogPoint"/>s and one loop that coalesces them
-/// into log-batch requests and sends them one after the other (so the steps of each key arrive in order).
-/// Transient failures keep the batch and retry it with backoff; permanent ones drop it and record the loss.
+/// into log-batch requests and hands each to a sender task, with up to <see cref="RunLoggingOptions.MaxConcurrentBatches"/>
+/// in flight. Metric-only batches go in parallel; batches with params or tags go one after the other, in order.
+/// Transient failures keep the batch and retry it with backoff (its slot stays taken, so an unreachable server fills
+/// the buffer and logging waits); permanent ones drop it and record the loss once.
 /// </summary>
 internal sealed class RunLogger
 {
@@ -37,8 +39,13 @@ internal sealed class RunLogger
     private int _lostParams;
     private int _lostTags;
     private Exception? _lastLossCause;
+    private readonly int _maxInFlight;
+    private readonly ConcurrentBag<LogBatchBuilder> _spareBuilders = new();
+    private readonly List<Task> _inFlight = new(); // the loop's own: batches dispatched and maybe not yet finished
+    private Task _orderedTail = Task.CompletedTask; // the loop's own: the last batch with params or tags
     private volatile bool _completed;
-    private int _inBatch; // points taken from the channel and not yet stored or given up (written by the loop only)
+    private int _building; // points in the batch being filled (written by the loop only)
+    private int _sending; // points in dispatched batches not yet stored or given up
 
     public RunLogger(MlflowClient client, string runId, Action<MlflowLoggingFailedEventArgs> onFailure)
     {
@@ -55,6 +62,7 @@ internal sealed class RunLogger
             AllowSynchronousContinuations = false,
         });
         _writer = _channel.Writer;
+        _maxInFlight = _options.MaxConcurrentBatches;
         s_live.TryAdd(this, 0);
         GC.KeepAlive(Diagnostics.MlflowInstruments.QueueDepth); // creates the instruments, so listeners see the depth from the first run on
         _loop = Task.Run(RunLoopAsync);
@@ -63,8 +71,8 @@ internal sealed class RunLogger
     /// <summary>How many items are buffered and not yet taken by the sender.</summary>
     public int Pending => _channel.Reader.Count;
 
-    /// <summary>Points buffered or in the batch being sent (read by the queue-depth instrument when it is collected).</summary>
-    public long Backlog => _channel.Reader.Count + Volatile.Read(ref _inBatch);
+    /// <summary>Points buffered, in the batch being filled or in batches being sent (read by the queue-depth instrument when it is collected).</summary>
+    public long Backlog => _channel.Reader.Count + Volatile.Read(ref _building) + Volatile.Read(ref _sending);
 
     /// <summary>The <see cref="Backlog"/> of every running logger of the process.</summary>
     public static long TotalBacklog()
@@ -210,8 +218,12 @@ internal sealed class RunLogger
                 return null;
             }
 
+            // The report keeps the cause's HTTP status and MLflow error code, so callers can branch on ErrorCode.
+            var cause = _lastLossCause as MlflowException;
             var error = new MlflowException(
                 $"{total} point(s) logged to run {_runId} were not stored ({_lostMetrics} metric(s), {_lostParams} param(s), {_lostTags} tag(s)): {_lastLossCause?.Message}",
+                cause?.StatusCode ?? default,
+                cause?.ErrorCode,
                 _lastLossCause);
             _lostMetrics = _lostParams = _lostTags = 0;
             _lastLossCause = null;
@@ -234,88 +246,156 @@ internal sealed class RunLogger
     private async Task RunLoopCoreAsync()
     {
         var reader = _channel.Reader;
-        var batch = new LogBatchBuilder();
+        var batch = RentBuilder();
         var interval = _options.FlushInterval;
         long batchStarted = 0;
-        while (true)
+        try
         {
-            while (reader.TryRead(out var point))
+            while (true)
             {
-                if (point.Kind == PointKind.Flush)
+                while (reader.TryRead(out var point))
                 {
-                    await SendAsync(batch).ConfigureAwait(false);
-                    ((FlushRequest)point.Payload!).Complete();
-                    continue;
+                    if (point.Kind == PointKind.Flush)
+                    {
+                        batch = await DispatchAsync(batch).ConfigureAwait(false);
+                        CompleteAfterInFlight((FlushRequest)point.Payload!);
+                        continue;
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        batchStarted = _time.GetTimestamp();
+                    }
+
+                    if (!batch.TryAdd(point))
+                    {
+                        batch = await DispatchAsync(batch).ConfigureAwait(false);
+                        batchStarted = _time.GetTimestamp();
+                        batch.TryAdd(point);
+                    }
+
+                    Volatile.Write(ref _building, batch.Count);
+
+                    if (batch.IsFull)
+                    {
+                        batch = await DispatchAsync(batch).ConfigureAwait(false);
+                    }
                 }
 
+                SignalRoom();
                 if (batch.Count == 0)
                 {
-                    batchStarted = _time.GetTimestamp();
-                }
+                    if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        return;
+                    }
 
-                if (!batch.TryAdd(point))
-                {
-                    await SendAsync(batch).ConfigureAwait(false);
-                    batchStarted = _time.GetTimestamp();
-                    batch.TryAdd(point);
-                }
-
-                Volatile.Write(ref _inBatch, batch.Count);
-
-                if (batch.IsFull)
-                {
-                    await SendAsync(batch).ConfigureAwait(false);
-                }
-            }
-
-            SignalRoom();
-            if (batch.Count == 0)
-            {
-                if (!await reader.WaitToReadAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            var remaining = interval - _time.GetElapsedTime(batchStarted);
-            if (remaining <= TimeSpan.Zero)
-            {
-                await SendAsync(batch).ConfigureAwait(false);
-                continue;
-            }
-
-            bool more;
-            using (var timeout = new CancellationTokenSource(remaining, _time))
-            {
-                try
-                {
-                    more = await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-                {
-                    await SendAsync(batch).ConfigureAwait(false);
                     continue;
                 }
-            }
 
-            if (!more)
-            {
-                await SendAsync(batch).ConfigureAwait(false);
-                return;
+                var remaining = interval - _time.GetElapsedTime(batchStarted);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    batch = await DispatchAsync(batch).ConfigureAwait(false);
+                    continue;
+                }
+
+                bool more;
+                using (var timeout = new CancellationTokenSource(remaining, _time))
+                {
+                    try
+                    {
+                        more = await reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+                    {
+                        batch = await DispatchAsync(batch).ConfigureAwait(false);
+                        continue;
+                    }
+                }
+
+                if (!more)
+                {
+                    await DispatchAsync(batch).ConfigureAwait(false);
+                    return;
+                }
             }
         }
+        finally
+        {
+            // Everything dispatched is stored or given up before the loop's task completes (end of run, disposal).
+            await Task.WhenAll(_inFlight).ConfigureAwait(false);
+        }
+    }
+
+    private LogBatchBuilder RentBuilder() => _spareBuilders.TryTake(out var builder) ? builder : new LogBatchBuilder();
+
+    /// <summary>
+    /// Hands a filled batch to a sender task once one of the <see cref="RunLoggingOptions.MaxConcurrentBatches"/>
+    /// slots is free (the loop waits here while every slot is busy, so the buffer fills and backpressure applies),
+    /// and returns an empty builder for the next points. A batch with params or tags is sent only after the previous
+    /// such batch was stored or given up; metric-only batches do not wait for anything but a slot.
+    /// </summary>
+    private async ValueTask<LogBatchBuilder> DispatchAsync(LogBatchBuilder batch)
+    {
+        if (batch.Count == 0)
+        {
+            return batch;
+        }
+
+        SignalRoom();
+        _inFlight.RemoveAll(static t => t.IsCompleted);
+        while (_inFlight.Count >= _maxInFlight)
+        {
+            await Task.WhenAny(_inFlight).ConfigureAwait(false);
+            _inFlight.RemoveAll(static t => t.IsCompleted);
+        }
+
+        var count = batch.Count;
+        Interlocked.Add(ref _sending, count);
+        Volatile.Write(ref _building, 0);
+        var ordered = batch.Params.Count + batch.Tags.Count > 0;
+        var previous = ordered ? _orderedTail : Task.CompletedTask;
+        var task = Task.Run(() => SendAndReleaseAsync(batch, count, previous));
+        if (ordered)
+        {
+            _orderedTail = task;
+        }
+
+        _inFlight.Add(task);
+        return RentBuilder();
+    }
+
+    private async Task SendAndReleaseAsync(LogBatchBuilder batch, int count, Task previous)
+    {
+        try
+        {
+            await previous.ConfigureAwait(false); // never faults: senders catch everything
+            await SendAsync(batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            batch.Clear();
+            _spareBuilders.Add(batch);
+            Interlocked.Add(ref _sending, -count);
+        }
+    }
+
+    /// <summary>Completes a flush request once every batch dispatched so far is stored or given up.</summary>
+    private void CompleteAfterInFlight(FlushRequest request)
+    {
+        _inFlight.RemoveAll(static t => t.IsCompleted);
+        if (_inFlight.Count == 0)
+        {
+            request.Complete();
+            return;
+        }
+
+        _ = Task.WhenAll(_inFlight).ContinueWith(static (_, state) => ((FlushRequest)state!).Complete(), request, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private async Task SendAsync(LogBatchBuilder batch)
     {
-        if (batch.Count == 0)
-        {
-            return;
-        }
-
-        SignalRoom();
         var count = batch.Count;
         Diagnostics.MlflowInstruments.RecordQueued(count);
         var backoff = _options.RetryBackoff;
@@ -327,7 +407,7 @@ internal sealed class RunLogger
                 _client.ThrowIfDisposed();
                 await _client.Store.LogBatchAsync(_runId, batch.Metrics, batch.Params, batch.Tags, CancellationToken.None).ConfigureAwait(false);
                 Diagnostics.MlflowInstruments.RecordSent(count);
-                break;
+                return;
             }
             catch (Exception ex) when (IsTransient(ex) && !GaveUp(ref firstFailure))
             {
@@ -339,12 +419,9 @@ internal sealed class RunLogger
             {
                 Diagnostics.MlflowInstruments.RecordFailed(count);
                 RecordLoss(batch, ex);
-                break;
+                return;
             }
         }
-
-        batch.Clear();
-        Volatile.Write(ref _inBatch, 0);
     }
 
     private bool GaveUp(ref long? firstFailure)

@@ -1,41 +1,20 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace MLOpsDemo.Mlflow.Sqlite;
 
-/// <summary>The schema features of a known alembic revision.</summary>
-/// <param name="Revision">The alembic revision.</param>
-/// <param name="MlflowVersion">The MLflow version that writes it.</param>
-/// <param name="HasWorkspace">Whether experiments have the <c>workspace</c> column (3.11).</param>
-/// <param name="HasInputStep">Whether <c>inputs</c> has the <c>step</c> column (3.x).</param>
-/// <param name="HasLoggedModels">Whether the logged-model tables exist (3.x).</param>
-internal sealed record SqliteSchemaFlavor(string Revision, string MlflowVersion, bool HasWorkspace, bool HasInputStep, bool HasLoggedModels);
-
-/// <summary>Opens an MLflow database: creates a new one with MLflow 3.11's schema, or checks the revision of an existing one.</summary>
-internal static class SqliteDatabase
+/// <summary>Opens an MLflow database: creates a new one at the chosen release's schema, or detects what an existing one holds.</summary>
+internal static partial class SqliteDatabase
 {
-    /// <summary>The revision this library writes into new databases (MLflow 3.11 head, SQLSTORE.md §2.1).</summary>
-    public const string HeadRevision = "7d34483879f0";
-
-    /// <summary>MLflow 2.22's head revision.</summary>
-    public const string Revision222 = "0584bdc529eb";
-
-    /// <summary>
-    /// Revisions whose tracking tables we understand. Besides the two heads, the heads of the released 3.11.0
-    /// (<c>76601a5f987d</c>) and 3.11.1 (<c>ae8bbe7743c9</c>) differ from <c>7d34483879f0</c> only in tables and
-    /// indexes this store never touches, so their files are used as they are (and never re-stamped).
-    /// </summary>
-    public static readonly IReadOnlyDictionary<string, SqliteSchemaFlavor> KnownRevisions = new Dictionary<string, SqliteSchemaFlavor>(StringComparer.Ordinal)
-    {
-        [HeadRevision] = new(HeadRevision, "3.11", HasWorkspace: true, HasInputStep: true, HasLoggedModels: true),
-        ["ae8bbe7743c9"] = new("ae8bbe7743c9", "3.11.1", HasWorkspace: true, HasInputStep: true, HasLoggedModels: true),
-        ["76601a5f987d"] = new("76601a5f987d", "3.11.0", HasWorkspace: true, HasInputStep: true, HasLoggedModels: true),
-        [Revision222] = new(Revision222, "2.22", HasWorkspace: false, HasInputStep: false, HasLoggedModels: false),
-    };
-
     /// <summary>Opens (and if needed creates) the database; the connection has MLflow's pragmas plus WAL.</summary>
-    public static (SqliteConnection Connection, SqliteSchemaFlavor Flavor) Open(string path, string artifactRoot, long nowMs)
+    /// <param name="path">The database file.</param>
+    /// <param name="artifactRoot">The artifact root of the Default experiment of a new file.</param>
+    /// <param name="nowMs">The creation time of the Default experiment of a new file.</param>
+    /// <param name="newFileSchema">The schema a new file is created with.</param>
+    /// <param name="logger">Receives the warning about a revision this library does not know.</param>
+    public static (SqliteConnection Connection, SqliteSchema Schema) Open(string path, string artifactRoot, long nowMs, SqliteSchemaRelease newFileSchema, ILogger logger)
     {
         var directory = Path.GetDirectoryName(path);
         if (!string.IsNullOrEmpty(directory))
@@ -55,12 +34,16 @@ internal static class SqliteDatabase
         {
             connection.Open();
             Execute(connection, "PRAGMA busy_timeout = 20000; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;");
-            var flavor = CreateOrCheck(connection, path, artifactRoot, nowMs);
+            var schema = CreateOrDetect(connection, path, artifactRoot, nowMs, newFileSchema);
+            if (schema.Release is null)
+            {
+                Log.UnknownRevision(logger, path, schema.Revision, SqliteSchemaCatalog.Newest.Label, schema.DescribeMissing());
+            }
 
             // WAL lets readers and a writer work at once (two processes logging into one file); NORMAL is durable
             // against crashes in WAL mode. Both are per-file/connection settings MLflow works with (SQLSTORE.md §3).
             Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;");
-            return (connection, flavor);
+            return (connection, schema);
         }
         catch
         {
@@ -69,48 +52,68 @@ internal static class SqliteDatabase
         }
     }
 
-    private static SqliteSchemaFlavor CreateOrCheck(SqliteConnection connection, string path, string artifactRoot, long nowMs)
+    private static SqliteSchema CreateOrDetect(SqliteConnection connection, string path, string artifactRoot, long nowMs, SqliteSchemaRelease newFileSchema)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         // BEGIN IMMEDIATE holds the write lock, so a second process creating the same file waits and then sees the tables.
         var tableCount = Convert.ToInt64(Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"), CultureInfo.InvariantCulture);
         if (tableCount == 0)
         {
-            Execute(connection, SqliteSchema311.Ddl, transaction);
+            // The release's own DDL and seed rows (alembic_version, workspaces), then the Default experiment as MLflow
+            // inserts it; the workspace column (3.10+) takes its default 'default'.
+            Execute(connection, SqliteSchemaCatalog.ReadDdl(newFileSchema), transaction);
             using (var command = connection.CreateCommand())
             {
                 command.Transaction = transaction;
                 command.CommandText = """
-                    INSERT INTO alembic_version (version_num) VALUES ($revision);
-                    INSERT INTO workspaces (name, description, default_artifact_root) VALUES ('default', 'Default workspace for legacy resources', NULL);
-                    INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time, workspace)
-                    VALUES (0, 'Default', $location, 'active', $now, $now, 'default');
+                    INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+                    VALUES (0, 'Default', $location, 'active', $now, $now);
                     """;
-                command.Parameters.AddWithValue("$revision", HeadRevision);
                 command.Parameters.AddWithValue("$location", ArtifactPaths.Join(artifactRoot, "0"));
                 command.Parameters.AddWithValue("$now", nowMs);
                 command.ExecuteNonQuery();
             }
 
+            var created = SqliteSchema.Detect(connection, transaction, newFileSchema.Revision);
             transaction.Commit();
-            return KnownRevisions[HeadRevision];
+            return created;
         }
 
-        var hasAlembic = Convert.ToInt64(Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"), CultureInfo.InvariantCulture) == 1;
-        var revision = hasAlembic ? Scalar(connection, transaction, "SELECT version_num FROM alembic_version LIMIT 1") as string : null;
-        transaction.Rollback();
-        if (revision is not null && KnownRevisions.TryGetValue(revision, out var flavor))
+        try
         {
-            return flavor;
-        }
+            var hasAlembic = Convert.ToInt64(Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"), CultureInfo.InvariantCulture) == 1;
+            var revisions = new List<string>();
+            if (hasAlembic)
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "SELECT version_num FROM alembic_version";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    revisions.Add(reader.IsDBNull(0) ? "" : Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture) ?? "");
+                }
+            }
 
-        var found = revision is null ? "no alembic_version" : $"schema revision '{revision}'";
-        throw new MlflowException(
-            HttpStatusCode.InternalServerError,
-            MlflowErrorCodes.InvalidState,
-            $"The database '{path}' has {found}, which this library does not know (it reads {HeadRevision} = MLflow 3.11 and {Revision222} = MLflow 2.22). Nothing was written. "
-            + "If an older MLflow wrote it, back it up and run 'mlflow db upgrade sqlite:///<path>' with MLflow 3.11; if a newer MLflow wrote it, run 'mlflow server --backend-store-uri sqlite:///<path>' "
-            + "and point this client at http://localhost:5000, or use a new database file.");
+            var trackingTables = Convert.ToInt64(Scalar(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('experiments', 'runs')"), CultureInfo.InvariantCulture);
+            if (!hasAlembic || revisions.Count != 1 || revisions[0].Length == 0 || trackingTables != 2)
+            {
+                var found = !hasAlembic ? "no alembic_version table"
+                    : revisions.Count != 1 || revisions[0].Length == 0 ? $"{revisions.Count} rows in alembic_version instead of one revision"
+                    : $"schema revision '{revisions[0]}' but no MLflow experiments and runs tables";
+                throw new MlflowException(
+                    HttpStatusCode.InternalServerError,
+                    MlflowErrorCodes.InvalidState,
+                    $"The database '{path}' is not an MLflow tracking database: it has tables, but {found}. Nothing was written. "
+                    + "Point the tracking URI at an mlflow.db that MLflow created (or at a new file name); to bring an old MLflow file to the current schema, back it up and run 'mlflow db upgrade sqlite:///<path>'.");
+            }
+
+            return SqliteSchema.Detect(connection, transaction, revisions[0]);
+        }
+        finally
+        {
+            transaction.Rollback();
+        }
     }
 
     private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
@@ -127,6 +130,12 @@ internal static class SqliteDatabase
         command.Transaction = transaction;
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 8001, Level = LogLevel.Warning, Message = "The database '{Path}' is at schema revision '{Revision}', which this library does not know (an MLflow release before 2.0 or after {Newest}, or a custom migration). The library uses the tables and columns it finds, never changes the revision, and fails only operations whose columns are missing{Missing}.")]
+        public static partial void UnknownRevision(ILogger logger, string path, string revision, string newest, string missing);
     }
 }
 

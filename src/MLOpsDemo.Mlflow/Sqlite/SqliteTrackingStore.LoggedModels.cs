@@ -9,7 +9,7 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 /// MLflow 3 logged models in the same <c>mlflow.db</c>, written as MLflow's SQL store writes them (SQLSTORE.md §4, §6.8):
 /// <c>m-&lt;32 hex&gt;</c> ids, <c>&lt;experiment location&gt;/models/&lt;id&gt;/artifacts</c>, integer status
 /// (1 PENDING, 2 READY, 3 FAILED), soft delete through <c>lifecycle_stage</c>, params and tags with the experiment id.
-/// A database with MLflow 2.22's schema has no logged models: every call then fails with
+/// A database of an MLflow 2.x schema has no logged models: every call then fails with
 /// <see cref="MlflowErrorCodes.EndpointNotFound"/>, as an MLflow 2.x server does, so model logging falls back to 2.x.
 /// </summary>
 internal sealed partial class SqliteTrackingStore : ILoggedModelStore
@@ -138,14 +138,8 @@ internal sealed partial class SqliteTrackingStore : ILoggedModelStore
             },
             cancellationToken);
 
-    private void RequireLoggedModelTables()
-    {
-        if (!_flavor!.HasLoggedModels)
-        {
-            // What an MLflow 2.x server answers for the logged-model routes; ModelsClient then logs the 2.x way.
-            throw new MlflowException(HttpStatusCode.NotFound, MlflowErrorCodes.EndpointNotFound, $"Logged models need an MLflow 3 database; '{DatabasePath}' has the MLflow {_flavor.MlflowVersion} schema ({_flavor.Revision}).");
-        }
-    }
+    // What an MLflow 2.x server answers for the logged-model routes (ENDPOINT_NOT_FOUND); ModelsClient then logs the 2.x way.
+    private void RequireLoggedModelTables() => Schema.Require(SqliteFeature.LoggedModels, "Logged models", DatabasePath, asMissingEndpoint: true);
 
     /// <summary>Checks that the model exists and is not deleted; returns its experiment id.</summary>
     private long RequireLoggedModel(string modelId) =>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using Microsoft.Data.Sqlite;
 using MLOpsDemo.Mlflow.Fluent;
+using MLOpsDemo.Mlflow.Internal;
 using MLOpsDemo.Mlflow.Stores;
 
 namespace MLOpsDemo.Mlflow.Sqlite;
@@ -87,6 +88,11 @@ internal sealed partial class SqliteTrackingStore
             _ =>
             {
                 var experimentId = RequireActiveRun(runId);
+                if (datasets.Count > 0)
+                {
+                    Require(SqliteFeature.DatasetInputs, "Logging dataset inputs");
+                }
+
                 var seen = new HashSet<(string, string)>();
                 foreach (var input in datasets)
                 {
@@ -251,11 +257,17 @@ internal sealed partial class SqliteTrackingStore
         return new ArtifactListing(root, files, null);
     }
 
-    private void RequireLoggedModels(string what)
+    private void RequireLoggedModels(string what) => Require(SqliteFeature.LoggedModels, what);
+
+    /// <summary>
+    /// Refuses a value longer than the file's column declares, as the MLflow release that created it would (params
+    /// hold 500 characters before MLflow 2.8, run tags 5000 before 2.17); SQLite itself would store it.
+    /// </summary>
+    private void CheckLength(string table, string column, string value, string what, string raisedIn)
     {
-        if (!_flavor!.HasLoggedModels)
+        if (Schema.MaxLength(table, column) is { } max && value.Length > max && MlflowValidation.CodePointLength(value) is var length && length > max)
         {
-            throw new MlflowException(HttpStatusCode.NotImplemented, MlflowErrorCodes.NotImplemented, $"{what} needs an MLflow 3 database; '{DatabasePath}' has the MLflow {_flavor.MlflowVersion} schema ({_flavor.Revision}).");
+            throw InvalidParameter($"{what} has a value of {length} characters; '{DatabasePath}' has {Schema.Description}, whose {table}.{column} holds at most {max} (MLflow {raisedIn} raised the limit). Shorten the value, or upgrade the file with 'mlflow db upgrade' if every program that uses it runs MLflow {raisedIn} or newer.");
         }
     }
 
@@ -272,6 +284,7 @@ internal sealed partial class SqliteTrackingStore
             var existing = Query("SELECT value FROM params WHERE run_uuid = $id AND key = $key", r => r.GetString(0), ("$id", runId), ("$key", param.Key));
             if (existing.Count == 0)
             {
+                CheckLength("params", "value", param.Value, $"Param '{param.Key}'", "2.8");
                 Execute("INSERT INTO params (key, value, run_uuid) VALUES ($key, $value, $id)", ("$key", param.Key), ("$value", param.Value), ("$id", runId));
             }
             else if (existing[0] != param.Value)

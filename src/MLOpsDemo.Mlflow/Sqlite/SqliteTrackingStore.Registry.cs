@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using MLOpsDemo.Mlflow.Registry;
 
@@ -72,7 +71,11 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             {
                 RequireRegisteredModel(name);
                 Execute("DELETE FROM model_version_tags WHERE name = $name", ("$name", name));
-                Execute("DELETE FROM registered_model_aliases WHERE name = $name", ("$name", name));
+                if (Schema.Supports(SqliteFeature.Aliases))
+                {
+                    Execute("DELETE FROM registered_model_aliases WHERE name = $name", ("$name", name));
+                }
+
                 Execute("DELETE FROM model_versions WHERE name = $name", ("$name", name));
                 Execute("DELETE FROM registered_model_tags WHERE name = $name", ("$name", name));
                 Execute("DELETE FROM registered_models WHERE name = $name", ("$name", name));
@@ -134,7 +137,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                 RequireRegisteredModel(name);
                 var storage = source;
                 var runId = options.RunId;
-                if (source.StartsWith("models:/", StringComparison.Ordinal))
+                if (Schema.HasStorageLocation && source.StartsWith("models:/", StringComparison.Ordinal))
                 {
                     var reference = source["models:/".Length..];
                     var parts = reference.Split('/');
@@ -142,18 +145,26 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                     {
                         storage = Scalar("SELECT storage_location FROM model_versions WHERE name = $n AND version = $v AND current_stage <> $deleted", ("$n", parts[0]), ("$v", referencedVersion), ("$deleted", DeletedInternal)) as string ?? source;
                     }
-                    else if (parts.Length == 1 && _flavor!.HasLoggedModels && Scalar("SELECT artifact_location FROM logged_models WHERE model_id = $id", ("$id", parts[0])) is string location)
+                    else if (parts.Length == 1 && Schema.Supports(SqliteFeature.LoggedModels) && Scalar("SELECT artifact_location FROM logged_models WHERE model_id = $id", ("$id", parts[0])) is string location)
                     {
                         storage = location;
                         runId ??= Scalar("SELECT source_run_id FROM logged_models WHERE model_id = $id", ("$id", parts[0])) as string;
                     }
                 }
 
+                foreach (var tag in options.Tags ?? EmptyDictionary)
+                {
+                    CheckRegistryTagLength(tag.Key, tag.Value);
+                }
+
                 var version = Convert.ToInt64(Scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name = $name", ("$name", name)), CultureInfo.InvariantCulture);
                 var now = Now();
+
+                // storage_location exists from MLflow 2.8 on; older releases write the same row without it.
+                var withStorage = Schema.HasStorageLocation;
                 Execute(
-                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, status, status_message, run_link, storage_location) " +
-                    "VALUES ($name, $version, $now, $now, $description, NULL, 'None', $source, $run, 'READY', NULL, $link, $storage)",
+                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, status, status_message, run_link" + (withStorage ? ", storage_location) " : ") ") +
+                    "VALUES ($name, $version, $now, $now, $description, NULL, 'None', $source, $run, 'READY', NULL, $link" + (withStorage ? ", $storage)" : ")"),
                     ("$name", name), ("$version", version), ("$now", now), ("$description", options.Description), ("$source", source), ("$run", runId), ("$link", options.RunLink), ("$storage", storage));
                 foreach (var tag in options.Tags ?? EmptyDictionary)
                 {
@@ -190,7 +201,11 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                 var number = ParseVersion(version);
                 RequireModelVersion(name, number);
                 var now = Now();
-                Execute("DELETE FROM registered_model_aliases WHERE name = $name AND version = $v", ("$name", name), ("$v", number));
+                if (Schema.Supports(SqliteFeature.Aliases))
+                {
+                    Execute("DELETE FROM registered_model_aliases WHERE name = $name AND version = $v", ("$name", name), ("$v", number));
+                }
+
                 Execute(
                     "UPDATE model_versions SET current_stage = $deleted, description = NULL, user_id = NULL, status_message = NULL, source = 'REDACTED-SOURCE-PATH', run_id = 'REDACTED-RUN-ID', run_link = 'REDACTED-RUN-LINK', last_updated_time = $now WHERE name = $name AND version = $v",
                     ("$deleted", DeletedInternal), ("$now", now), ("$name", name), ("$v", number));
@@ -227,7 +242,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             {
                 var number = ParseVersion(version);
                 RequireModelVersion(name, number);
-                return Scalar("SELECT COALESCE(storage_location, source) FROM model_versions WHERE name = $name AND version = $v", ("$name", name), ("$v", number)) as string ?? "";
+                return Scalar($"SELECT {StorageColumn} FROM model_versions WHERE name = $name AND version = $v", ("$name", name), ("$v", number)) as string ?? "";
             },
             cancellationToken);
 
@@ -237,6 +252,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             {
                 var number = ParseVersion(version);
                 RequireModelVersion(name, number);
+                CheckRegistryTagLength(key, value);
                 Execute("INSERT INTO model_version_tags (key, value, name, version) VALUES ($key, $value, $name, $v) ON CONFLICT DO UPDATE SET value = excluded.value", ("$key", key), ("$value", value), ("$name", name), ("$v", number));
             },
             cancellationToken);
@@ -281,6 +297,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
         WriteAsync(
             _ =>
             {
+                Require(SqliteFeature.Aliases, "Setting a registered model alias");
                 var number = ParseVersion(version);
                 RequireModelVersion(name, number);
                 Execute("INSERT INTO registered_model_aliases (alias, version, name) VALUES ($alias, $v, $name) ON CONFLICT DO UPDATE SET version = excluded.version", ("$alias", alias), ("$v", number), ("$name", name));
@@ -291,6 +308,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
         WriteAsync(
             _ =>
             {
+                Require(SqliteFeature.Aliases, "Deleting a registered model alias");
                 RequireRegisteredModel(name);
                 Execute("DELETE FROM registered_model_aliases WHERE name = $name AND alias = $alias", ("$name", name), ("$alias", alias));
             },
@@ -310,6 +328,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
                     }
                 }
 
+                Require(SqliteFeature.Aliases, "Reading a model version by alias");
                 var version = Scalar("SELECT version FROM registered_model_aliases WHERE name = $name AND alias = $alias", ("$name", name), ("$alias", alias));
                 if (version is not long number)
                 {
@@ -327,11 +346,15 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             {
                 RequireActiveRun(runId);
                 var existing = Scalar("SELECT value FROM tags WHERE run_uuid = $run AND key = 'mlflow.log-model.history'", ("$run", runId)) as string;
-                var history = existing is null ? new JsonArray() : JsonNode.Parse(existing) as JsonArray ?? new JsonArray();
-                history.Add(JsonNode.Parse(modelJson));
-                UpsertRunTag(runId, "mlflow.log-model.history", history.ToJsonString());
+                // Python's json.dumps form, as MLflow's SQL store writes it (and Python MLflow expects to find it).
+                UpsertRunTag(runId, "mlflow.log-model.history", ModelsClient.AppendHistoryEntry(existing, modelJson));
             },
             cancellationToken);
+
+    /// <summary>Where a version's files are: <c>storage_location</c> (MLflow 2.8+) falling back to <c>source</c>.</summary>
+    private string StorageColumn => Schema.HasStorageLocation ? "COALESCE(storage_location, source)" : "source";
+
+    private void CheckRegistryTagLength(string key, string value) => CheckLength("model_version_tags", "value", value, $"Model version tag '{key}'", "3.2");
 
     private static readonly IReadOnlyDictionary<string, string> EmptyDictionary = new Dictionary<string, string>();
 
@@ -384,7 +407,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
             Description = string.IsNullOrEmpty(description) ? null : description,
             LatestVersions = LatestVersions(modelName),
             Tags = Query("SELECT key, value FROM registered_model_tags WHERE name = $name ORDER BY key", r => KeyValuePair.Create(r.GetString(0), GetString(r, 1) ?? ""), ("$name", modelName)).ToDictionary(StringComparer.Ordinal),
-            Aliases = Query("SELECT alias, version FROM registered_model_aliases WHERE name = $name ORDER BY alias", r => new RegisteredModelAlias { Alias = r.GetString(0), Version = r.GetInt64(1).ToString(CultureInfo.InvariantCulture) }, ("$name", modelName)),
+            Aliases = !Schema.Supports(SqliteFeature.Aliases) ? [] : Query("SELECT alias, version FROM registered_model_aliases WHERE name = $name ORDER BY alias", r => new RegisteredModelAlias { Alias = r.GetString(0), Version = r.GetInt64(1).ToString(CultureInfo.InvariantCulture) }, ("$name", modelName)),
         };
     }
 
@@ -425,7 +448,7 @@ internal sealed partial class SqliteTrackingStore : IRegistryStore
         return rows[0] with
         {
             Tags = Query("SELECT key, value FROM model_version_tags WHERE name = $name AND version = $v ORDER BY key", r => KeyValuePair.Create(r.GetString(0), GetString(r, 1) ?? ""), ("$name", name), ("$v", version)).ToDictionary(StringComparer.Ordinal),
-            Aliases = Query("SELECT alias FROM registered_model_aliases WHERE name = $name AND version = $v ORDER BY alias", r => r.GetString(0), ("$name", name), ("$v", version)),
+            Aliases = !Schema.Supports(SqliteFeature.Aliases) ? [] : Query("SELECT alias FROM registered_model_aliases WHERE name = $name AND version = $v ORDER BY alias", r => r.GetString(0), ("$name", name), ("$v", version)),
         };
     }
 }

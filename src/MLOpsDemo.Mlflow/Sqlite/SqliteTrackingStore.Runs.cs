@@ -128,7 +128,7 @@ internal sealed partial class SqliteTrackingStore
         return RunAsync(
             _ =>
             {
-                var (sql, parameters) = BuildRunSearch(query, clauses, order);
+                var (sql, parameters) = BuildRunSearch(query, clauses, order, Schema, DatabasePath);
                 sql.Append(" LIMIT $limit OFFSET $offset");
                 parameters.Add(("$limit", maxResults + 1L));
                 parameters.Add(("$offset", offset));
@@ -139,7 +139,7 @@ internal sealed partial class SqliteTrackingStore
             cancellationToken);
     }
 
-    private static (StringBuilder Sql, List<(string, object?)> Parameters) BuildRunSearch(RunQuery query, IReadOnlyList<FilterClause> clauses, IReadOnlyList<OrderClause> order)
+    private static (StringBuilder Sql, List<(string, object?)> Parameters) BuildRunSearch(RunQuery query, IReadOnlyList<FilterClause> clauses, IReadOnlyList<OrderClause> order, SqliteSchema schema, string path)
     {
         var parameters = new List<(string, object?)>();
         var joins = new StringBuilder();
@@ -210,6 +210,7 @@ internal sealed partial class SqliteTrackingStore
 
                     break;
                 case SearchEntity.Dataset:
+                    schema.Require(SqliteFeature.DatasetInputs, "Searching runs by dataset", path);
                     var datasetColumn = c.Key == "context" ? "it.value" : "d." + c.Key;
                     var contextJoin = c.Key == "context" ? " JOIN input_tags it ON it.input_uuid = i.input_uuid AND it.name = 'mlflow.data.context'" : "";
                     sql.Append(CultureInfo.InvariantCulture, $"EXISTS (SELECT 1 FROM datasets d JOIN inputs i ON i.source_id = d.dataset_uuid{contextJoin} WHERE i.destination_id = runs.run_uuid AND ");
@@ -285,6 +286,7 @@ internal sealed partial class SqliteTrackingStore
 
     private void UpsertRunTag(string runId, string key, string value)
     {
+        CheckLength("tags", "value", value, $"Tag '{key}'", "2.17");
         Execute(
             "INSERT INTO tags (key, value, run_uuid) VALUES ($key, $value, $id) ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
             ("$key", key),
@@ -341,7 +343,8 @@ internal sealed partial class SqliteTrackingStore
             ("$id", runId));
         var parameters = ReadPairs("SELECT key, value FROM params WHERE run_uuid = $id ORDER BY key", ("$id", runId));
         var tags = ReadPairs("SELECT key, value FROM tags WHERE run_uuid = $id ORDER BY key", ("$id", runId));
-        var datasets = Query(
+        // A schema without dataset inputs (before MLflow 2.4) or without model outputs (before 3.0) simply has none.
+        var datasetInputs = !Schema.Supports(SqliteFeature.DatasetInputs) ? [] : Query(
             """
             SELECT i.input_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source, d.dataset_schema, d.dataset_profile
             FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
@@ -357,20 +360,18 @@ internal sealed partial class SqliteTrackingStore
                 Schema = GetString(r, 5),
                 Profile = GetString(r, 6),
             }),
-            ("$id", runId));
-        var datasetInputs = datasets
+            ("$id", runId))
             .Select(d => new DatasetInput { Dataset = d.Dataset, Tags = ReadPairs("SELECT name, value FROM input_tags WHERE input_uuid = $id ORDER BY name", ("$id", d.InputId)) })
             .ToList();
-        var modelInputs = Query(
+        var hasModels = Schema.Supports(SqliteFeature.LoggedModels);
+        var modelInputs = !hasModels ? [] : Query(
             "SELECT destination_id FROM inputs WHERE source_type = 'RUN_INPUT' AND source_id = $id AND destination_type = 'MODEL_INPUT' ORDER BY destination_id",
             r => new ModelInput { ModelId = r.GetString(0) },
             ("$id", runId));
-        var modelOutputs = _flavor!.HasInputStep
-            ? Query(
-                "SELECT destination_id, step FROM inputs WHERE source_type = 'RUN_OUTPUT' AND source_id = $id AND destination_type = 'MODEL_OUTPUT' ORDER BY step, destination_id",
-                r => new ModelOutput { ModelId = r.GetString(0), Step = r.GetInt64(1) },
-                ("$id", runId))
-            : [];
+        var modelOutputs = !hasModels ? [] : Query(
+            "SELECT destination_id, step FROM inputs WHERE source_type = 'RUN_OUTPUT' AND source_id = $id AND destination_type = 'MODEL_OUTPUT' ORDER BY step, destination_id",
+            r => new ModelOutput { ModelId = r.GetString(0), Step = r.GetInt64(1) },
+            ("$id", runId));
         return new Run
         {
             Info = info,

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MLOpsDemo.Mlflow.Internal;
 using MLOpsDemo.Mlflow.Stores;
 
@@ -8,7 +10,10 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 
 /// <summary>
 /// The tracking store on MLflow's own SQLite database (<c>sqlite:///mlflow.db</c>), written exactly as MLflow's
-/// SqlAlchemyStore writes it (SQLSTORE.md), so MLflow 3.11 reads the file without conversion. One connection per
+/// SqlAlchemyStore writes it (SQLSTORE.md). A file of any MLflow release since 2.0 (or a newer one) is used at its own
+/// schema, detected from its tables (<see cref="SqliteSchema"/>) and never re-stamped; a new file gets the schema of
+/// <see cref="MlflowClientOptions.SqliteSchemaVersion"/> (<see cref="SqliteSchemaCatalog"/>), so that release reads it
+/// without conversion. One connection per
 /// store, used by one operation at a time; each write is one short <c>BEGIN IMMEDIATE</c> transaction; the file is in
 /// WAL mode so other clients and processes can read and write at the same time.
 /// </summary>
@@ -19,7 +24,9 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
     private readonly TimeProvider _time;
     private SqliteConnection? _connection;
     private SqliteTransaction? _transaction;
-    private SqliteSchemaFlavor? _flavor;
+    private SqliteSchema? _schema;
+    private readonly SqliteSchemaRelease _newFileSchema;
+    private readonly ILogger _logger;
     private const int MetricRowsPerInsert = 100;
     private MetricInsertStatement? _insertMetrics;
     private MetricInsertStatement? _insertMetric;
@@ -31,6 +38,8 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
         DatabasePath = Path.GetFullPath(databasePath);
         ArtifactRoot = ArtifactPaths.DefaultRoot();
         _time = options.TimeProvider;
+        _newFileSchema = ResolveNewFileSchema(options.SqliteSchemaVersion);
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger(LoggerCategory) ?? NullLogger.Instance;
         TrackingUri = "sqlite:///" + DatabasePath.Replace('\\', '/');
     }
 
@@ -43,8 +52,22 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
     /// <summary>The absolute form of the URI: <c>sqlite:////abs/path/mlflow.db</c> on POSIX.</summary>
     public string TrackingUri { get; }
 
-    /// <summary>The schema revision of the open database (opens it if needed).</summary>
-    internal Task<SqliteSchemaFlavor> GetFlavorAsync(CancellationToken cancellationToken) => RunAsync(_ => _flavor!, cancellationToken);
+    /// <summary>The logger category of the store's warnings (a database at a revision this library does not know).</summary>
+    internal const string LoggerCategory = "MLOpsDemo.Mlflow.Sqlite";
+
+    /// <summary>What the open database holds (opens it if needed).</summary>
+    internal Task<SqliteSchema> GetSchemaAsync(CancellationToken cancellationToken) => RunAsync(_ => Schema, cancellationToken);
+
+    /// <summary>The schema of the open database; only valid inside an operation.</summary>
+    private SqliteSchema Schema => _schema!;
+
+    /// <summary>The schema a new file gets: <see cref="MlflowClientOptions.SqliteSchemaVersion"/>, else the newest.</summary>
+    internal static SqliteSchemaRelease ResolveNewFileSchema(string? version) =>
+        string.IsNullOrWhiteSpace(version) ? SqliteSchemaCatalog.Newest
+        : SqliteSchemaCatalog.TryResolve(version, out var error) ?? throw new ArgumentException($"MlflowClientOptions.SqliteSchemaVersion (MLFLOW_SQLITE_SCHEMA_VERSION): {error}", nameof(version));
+
+    /// <summary>Throws unless the open file holds <paramref name="feature"/>.</summary>
+    private void Require(SqliteFeature feature, string what) => Schema.Require(feature, what, DatabasePath);
 
     public void Dispose()
     {
@@ -86,7 +109,7 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
                     {
                         if (_connection is null)
                         {
-                            (_connection, _flavor) = SqliteDatabase.Open(DatabasePath, ArtifactRoot, Now());
+                            (_connection, _schema) = SqliteDatabase.Open(DatabasePath, ArtifactRoot, Now(), _newFileSchema, _logger);
                         }
 
                         return work(_connection);
@@ -189,8 +212,12 @@ internal sealed partial class SqliteTrackingStore : ITrackingStore
 
     internal static MlflowException InvalidParameter(string message) => new(HttpStatusCode.BadRequest, MlflowErrorCodes.InvalidParameterValue, message);
 
-    private static MlflowException MapSqliteException(SqliteException ex) => ex.SqliteErrorCode switch
+    private MlflowException MapSqliteException(SqliteException ex) => ex.SqliteErrorCode switch
     {
+        // A table or column the file lacks (a schema older or newer than the operation expects): name it, not the SQL.
+        1 or 19 when _schema is not null && (ex.Message.Contains("no such table", StringComparison.Ordinal) || ex.Message.Contains("no such column", StringComparison.Ordinal) || ex.Message.Contains("has no column named", StringComparison.Ordinal)
+            || (ex.Message.Contains("NOT NULL constraint failed", StringComparison.Ordinal) && _schema.DescribeMissing().Length > 0))
+            => new MlflowException(HttpStatusCode.InternalServerError, MlflowErrorCodes.InvalidState, _schema.DescribeSqlError(ex.Message, DatabasePath), innerException: ex),
         5 or 6 => new MlflowException(HttpStatusCode.ServiceUnavailable, MlflowErrorCodes.TemporarilyUnavailable, $"The database is locked by another writer: {ex.Message}", innerException: ex),
         19 => new MlflowException(HttpStatusCode.BadRequest, MlflowErrorCodes.BadRequest, $"A database constraint failed: {ex.Message}", innerException: ex),
         _ => new MlflowException(HttpStatusCode.InternalServerError, MlflowErrorCodes.InternalError, $"SQLite error {ex.SqliteErrorCode}: {ex.Message}", innerException: ex),

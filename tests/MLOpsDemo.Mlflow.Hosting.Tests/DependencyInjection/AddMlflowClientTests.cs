@@ -48,6 +48,7 @@ public sealed class AddMlflowClientTests
             ["Mlflow:BackoffFactor"] = "1.5",
             ["Mlflow:InsecureTls"] = "true",
             ["Mlflow:Workspace"] = "team-a",
+            ["Mlflow:SqliteSchemaVersion"] = "2.22",
             ["Mlflow:DefaultPageSize"] = "50",
         }).Build();
         var services = new ServiceCollection();
@@ -63,6 +64,7 @@ public sealed class AddMlflowClientTests
         Assert.Equal(TimeSpan.FromSeconds(1.5), options.BackoffFactor);
         Assert.True(options.InsecureTls);
         Assert.Equal("team-a", options.Workspace);
+        Assert.Equal("2.22", options.SqliteSchemaVersion);
         Assert.Equal(50, options.DefaultPageSize);
         Assert.Equal("http://mlflow.internal:5000/", provider.GetRequiredService<MlflowClient>().TrackingUri.TrimEnd('/') + "/");
     }

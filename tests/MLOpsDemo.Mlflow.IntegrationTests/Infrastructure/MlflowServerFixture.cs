@@ -22,6 +22,7 @@ public sealed class MlflowServerFixture : IAsyncLifetime
 
     private IContainer? _container;
     private Exception? _startFailure;
+    private volatile int _majorVersion; // 0 until asked; tests ask concurrently and all get the same answer
 
     /// <summary>The tracking URI of the server, or <see langword="null"/> when unavailable.</summary>
     public string? TrackingUri { get; private set; }
@@ -89,6 +90,26 @@ public sealed class MlflowServerFixture : IAsyncLifetime
         var options = new MlflowClientOptions { TrackingUri = TrackingUri, MaxRetries = 3, BackoffFactor = TimeSpan.FromMilliseconds(200), Timeout = TimeSpan.FromSeconds(60) };
         configure?.Invoke(options);
         return new MlflowClient(options);
+    }
+
+    /// <summary>
+    /// The major version of the server (<c>GET /version</c>, asked once): tests take their "only on MLflow 3" branches
+    /// from it, not from the errors an older server answers.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>2 or 3.</returns>
+    public async Task<int> GetMajorVersionAsync(CancellationToken cancellationToken = default)
+    {
+        if (_majorVersion is > 0 and var known)
+        {
+            return known;
+        }
+
+        using var client = CreateClient();
+        var version = await client.GetServerVersionAsync(cancellationToken).ConfigureAwait(false);
+        var major = int.Parse(version.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture);
+        _majorVersion = major;
+        return major;
     }
 
     /// <summary>A name that no other test (or earlier run against the same server) uses.</summary>

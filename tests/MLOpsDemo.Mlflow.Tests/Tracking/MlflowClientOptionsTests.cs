@@ -95,6 +95,12 @@ public class MlflowClientOptionsTests
         Assert.Contains("DefaultPageSize", Assert.Throws<ArgumentException>(() => new MlflowClientOptions { DefaultPageSize = 0 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("TrackingUri", Assert.Throws<ArgumentException>(() => new MlflowClientOptions { TrackingUri = "http://" }.Validate()).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new MlflowClient(new MlflowClientOptions { TrackingUri = "http://localhost:5000", MaxRetries = -1 }));
+        foreach (var batches in new[] { 0, 65 })
+        {
+            var options = new MlflowClientOptions { TrackingUri = "http://localhost:5000" };
+            options.Logging.MaxConcurrentBatches = batches;
+            Assert.Contains("MaxConcurrentBatches", Assert.Throws<ArgumentException>(() => new MlflowClient(options)).Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -201,13 +201,28 @@ public class ModelsClient
 
         var run = await _client.Runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
         var existing = run.Data.Tags.TryGetValue(LogModelHistoryTag, out var text) ? text : null;
+        await _client.Runs.SetTagAsync(runId, LogModelHistoryTag, AppendHistoryEntry(existing, entryJson), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The <c>mlflow.log-model.history</c> value with <paramref name="entryJson"/> appended, written as Python's
+    /// <c>json.dumps</c> writes it (MLflow's stores do <c>json.dumps(json.loads(previous) + [entry])</c>).
+    /// </summary>
+    /// <param name="existing">The tag's current value, if any; a corrupt value is replaced rather than blocking the log.</param>
+    /// <param name="entryJson">The new entry, already in Python's JSON form.</param>
+    /// <returns>The new tag value.</returns>
+    internal static string AppendHistoryEntry(string? existing, string entryJson)
+    {
         var entries = new List<string>();
         if (!string.IsNullOrWhiteSpace(existing))
         {
             try
             {
                 using var document = JsonDocument.Parse(existing);
-                entries.AddRange(document.RootElement.EnumerateArray().Select(e => new PythonJson().Value(e).ToString()));
+                if (document.RootElement.ValueKind == JsonValueKind.Array)
+                {
+                    entries.AddRange(document.RootElement.EnumerateArray().Select(e => new PythonJson().Value(e).ToString()));
+                }
             }
             catch (JsonException)
             {
@@ -216,7 +231,7 @@ public class ModelsClient
         }
 
         entries.Add(entryJson);
-        await _client.Runs.SetTagAsync(runId, LogModelHistoryTag, "[" + string.Join(", ", entries) + "]", cancellationToken).ConfigureAwait(false);
+        return "[" + string.Join(", ", entries) + "]";
     }
 
     private async Task<ModelVersion> RegisterAsync(string name, string source, string runId, string? modelId, CancellationToken cancellationToken)

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Side-by-side throughput of metric logging, in one invocation, on this machine:
+#   real MLflow 3.11 servers (sqlite backend) with 1 worker and with 4 (MLFLOW_SERVER_WORKERS=4, `mlflow server`'s default):
+#     Python MLflow: log_metric loop, async logging, log_batch (1000/call);
+#     raw HTTP limits: 1000-point log-batch bodies on one connection, on 2 and on 4 in parallel;
+#     this library: run.LogMetric loop in 1 run and in 8 concurrent runs;
+#   the local store (mlflow.db): Python log_batch vs this library's run.LogMetric.
+# Prints a table of points/s and ratios to the raw limits, then the targets of issue 16.
+#
+# usage: tests/MLOpsDemo.Mlflow.Benchmarks/compare.sh [server-kit]   (default: ../shared/mlflow-server from the repo root)
+# env:   COMPARE_SECONDS (budget of each measurement, default 3), COMPARE_PORT (first of two free ports, default 5400)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+kit=$(cd "${1:-$root/../shared/mlflow-server}" && pwd)
+seconds=${COMPARE_SECONDS:-3}
+port=${COMPARE_PORT:-5400}
+work=$(mktemp -d /tmp/mlflow-compare-XXXXXX)
+results="$work/results.tsv"
+started=()
+cleanup() {
+  for d in "${started[@]}"; do "$kit/stop-mlflow.sh" "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "building the benchmark (Release) ..." >&2
+dotnet build -c Release -v q -nologo "$here/MLOpsDemo.Mlflow.Benchmarks.csproj" >&2
+bench="$here/bin/Release/net10.0/MLOpsDemo.Mlflow.Benchmarks.dll"
+
+python() { (source "$kit/pyenv.sh" 3 && MLFLOW_DISABLE_TELEMETRY=true /usr/bin/python3 "$here/compare_python.py" "$@"); }
+
+for workers in 1 4; do
+  name="${workers}w"
+  dir="$work/server-$name"
+  echo "starting MLflow 3.11 with $workers worker(s) on port $port ..." >&2
+  url=$(MLFLOW_SERVER_WORKERS=$workers "$kit/start-mlflow.sh" "$port" "$dir" 3 | tail -1)
+  started+=("$dir")
+  python "$name" "$url" "$seconds" | tee -a "$results" >&2
+  dotnet "$bench" --compare --seconds "$seconds" --server "$name=$url" | tee -a "$results" >&2
+  "$kit/stop-mlflow.sh" "$dir" >/dev/null 2>&1 || true
+  port=$((port + 1))
+done
+
+echo "local store ..." >&2
+mkdir -p "$work/python"
+python local "sqlite:///$work/python/mlflow.db" "$seconds" log_batch | tee -a "$results" >&2
+dotnet "$bench" --compare --seconds "$seconds" --sqlite "$work/dotnet" | tee -a "$results" >&2
+
+/usr/bin/python3 - "$results" "$(nproc)" <<'EOF'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    if not line.startswith("RESULT\t"):
+        continue
+    _, target, writer, points, secs, note = (line.rstrip("\n").split("\t") + [""])[:6]
+    rows[(target, writer)] = (int(points) / float(secs), int(points), note)
+
+def rate(t, w):
+    return rows.get((t, w), (None,))[0]
+
+def best_parallel(t):
+    return max((r for r in (rate(t, "raw-2conn"), rate(t, "raw-4conn")) if r), default=None)
+
+labels = [
+    ("py-log_metric", "Python mlflow.log_metric loop"),
+    ("py-async", "Python log_metric(synchronous=False)"),
+    ("py-log_batch", "Python MlflowClient.log_batch (1000/call)"),
+    ("raw-1conn", "raw HTTP, 1000-point bodies, 1 connection"),
+    ("raw-2conn", "raw HTTP, 2 connections in parallel"),
+    ("raw-4conn", "raw HTTP, 4 connections in parallel"),
+    ("dotnet-1run", "this library, run.LogMetric, 1 run"),
+    ("dotnet-8runs", "this library, run.LogMetric, 8 runs at once"),
+]
+fmt = lambda r: "—" if r is None else f"{r:,.0f}"
+ratio = lambda a, b: "—" if a is None or not b else f"{a / b:.2f}×"
+print(f"Measured on this machine ({sys.argv[2]} cores), real MLflow 3.11 server (sqlite backend); points/s; ratios to the raw limits of the same server.")
+print()
+print("| writer | 1 worker | ÷ raw 1 conn | 4 workers | ÷ raw 1 conn | ÷ best raw parallel |")
+print("|---|---:|---:|---:|---:|---:|")
+for key, label in labels:
+    a, b = rate("1w", key), rate("4w", key)
+    print(f"| {label} | {fmt(a)} | {ratio(a, rate('1w', 'raw-1conn'))} | {fmt(b)} | {ratio(b, rate('4w', 'raw-1conn'))} | {ratio(b, best_parallel('4w'))} |")
+print()
+print("| local store (mlflow.db) | points/s |")
+print("|---|---:|")
+print(f"| Python MlflowClient.log_batch (1000/call) | {fmt(rate('local', 'py-log_batch'))} |")
+print(f"| this library, run.LogMetric | {fmt(rate('local', 'dotnet-1run'))} |")
+print()
+for t in ("1w", "4w"):
+    if (t, "dotnet-8runs") in rows and rows[(t, "dotnet-8runs")][2]:
+        print(f"8 runs on {t}: {rows[(t, 'dotnet-8runs')][2]}")
+print()
+checks = [
+    ("fluent ≥ 1.6× raw 1 connection, 4 workers", rate("4w", "dotnet-1run"), rate("4w", "raw-1conn"), 1.6),
+    ("fluent ≥ 0.9× raw 1 connection, 1 worker", rate("1w", "dotnet-1run"), rate("1w", "raw-1conn"), 0.9),
+    ("fluent ≥ 2× Python log_batch, 1 worker", rate("1w", "dotnet-1run"), rate("1w", "py-log_batch"), 2.0),
+    ("fluent ≥ 2× Python log_batch, 4 workers", rate("4w", "dotnet-1run"), rate("4w", "py-log_batch"), 2.0),
+    ("8 runs ≥ 1 run, 4 workers", rate("4w", "dotnet-8runs"), rate("4w", "dotnet-1run"), 1.0),
+]
+for label, a, b, target in checks:
+    if a is None or not b:
+        print(f"- {label}: not measured")
+    else:
+        print(f"- {label}: {a / b:.2f}× {'met' if a / b >= target else 'NOT met'}")
+local = rate("local", "dotnet-1run")
+print(f"- local store ≥ 400,000 points/s: {fmt(local)} {'met' if local and local >= 400_000 else 'NOT met'}")
+EOF
