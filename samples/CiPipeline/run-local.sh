@@ -5,7 +5,7 @@
 #
 #   bash samples/CiPipeline/run-local.sh                 # local store
 #   MLFLOW_TRACKING_URI=http://localhost:5000 bash samples/CiPipeline/run-local.sh
-#   LEARNING_RATE=0.01 EPOCHS=2 bash samples/CiPipeline/run-local.sh   # a worse model: the gate refuses (exit 1)
+#   LEARNING_RATE=5 EPOCHS=2 bash samples/CiPipeline/run-local.sh      # a worse model: the gate refuses (exit 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

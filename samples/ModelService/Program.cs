@@ -1,8 +1,10 @@
 // ModelService: an ASP.NET Core minimal API that serves the registered model models:/<Model:Name>@<Model:Alias>.
 // The MLflow client comes from DI (AddMlflowClient bound to the "Mlflow" section of appsettings.json, which any
 // configuration source can override, e.g. Mlflow__TrackingUri=http://host:5000; MLFLOW_TRACKING_URI is used when the
-// section has no TrackingUri; with neither, ./mlflow.db of the directory you run from is used). At start-up the model is resolved through the registry, downloaded and loaded with ONNX
-// Runtime in the background; until then (or if that fails) /predict answers 503 and /health reports why.
+// section has no TrackingUri; with neither, ./mlflow.db of the directory you run from is used). At start-up the model is
+// resolved through the registry, downloaded and its mlnet flavor loaded into an ML.NET PredictionEngine in the background;
+// until then (or if that fails) /predict answers 503 and /health reports why. Every Model:PollInterval the alias is read
+// again; when it has moved to another version, that version is loaded and swapped in without a restart.
 //
 //   dotnet run --project samples/TrainAndRegister      # once, to have a champion
 //   dotnet run --project samples/ModelService --urls http://127.0.0.1:5080

@@ -1,10 +1,11 @@
-// TrainAndRegister: train a logistic regression, export it as ONNX, log it as an MLflow model, register it and move
-// the "champion" alias to it only if its accuracy beats the current champion's. Zero-config: with no
-// MLFLOW_TRACKING_URI it uses ./mlflow.db (the local registry included); set MLFLOW_TRACKING_URI for a server.
+// TrainAndRegister: train an ML.NET logistic regression (SGD) with MLflow autologging, log it as an MLflow model (the
+// mlnet flavor plus an ONNX export Python loads), register it and move the "champion" alias to it only if its accuracy
+// beats the current champion's. Zero-config: with no MLFLOW_TRACKING_URI it uses ./mlflow.db (the local registry
+// included); set MLFLOW_TRACKING_URI for a server.
 //
 //   dotnet run --project samples/TrainAndRegister [-- <registered-model-name> [<learning-rate> [<epochs>]]]
 //
-// The code is in TrainAndRegisterTraining.cs (the unit tests run it too).
+// The code is in TrainAndRegisterTraining.cs (the tests run it too).
 using System.Globalization;
 using MLOpsDemo.Mlflow;
 using MLOpsDemo.Samples;
@@ -18,7 +19,7 @@ Console.WriteLine($"Tracking URI: {client.TrackingUri}");
 var result = await TrainAndRegisterTraining.RunAsync(client, modelName, learningRate, epochs);
 Console.WriteLine(string.Create(
     CultureInfo.InvariantCulture,
-    $"Run {result.RunId}: accuracy {result.Accuracy:P1} (w = {result.Weights[0]:F3}, {result.Weights[1]:F3}; b = {result.Weights[2]:F3}); ONNX Runtime agrees with the C# model."));
+    $"Run {result.RunId}: accuracy {result.Accuracy:P1} (ML.NET SGD logistic regression, held-out quarter); ONNX export: {(result.OnnxExported ? "yes" : "no")}."));
 Console.WriteLine($"Logged the model: {result.ModelUri}");
 
 if (result.RegisteredVersion is null)
