@@ -75,7 +75,7 @@ public sealed record KubernetesBackendConfig
         ArgumentException.ThrowIfNullOrWhiteSpace(pathOrJson);
         var text = pathOrJson.TrimStart();
         string? directory = null;
-        if (!text.StartsWith('{'))
+        if (!text.StartsWith('{') && !text.StartsWith('['))
         {
             var full = Path.GetFullPath(pathOrJson);
             if (!File.Exists(full))
