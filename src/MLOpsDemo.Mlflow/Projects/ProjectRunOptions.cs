@@ -29,6 +29,13 @@ public sealed record ProjectRunOptions
     /// <summary>The run name (<c>mlflow.runName</c>); <see langword="null"/> lets the store generate one.</summary>
     public string? RunName { get; init; }
 
+    /// <summary>
+    /// Where the command runs (<c>--backend</c>/<c>--backend-config</c>): <see langword="null"/> (default) runs it as a
+    /// local process (<c>local</c>); a <see cref="ProjectBackend"/> such as MLOpsDemo.Mlflow.Kubernetes'
+    /// <c>KubernetesProjectBackend</c> runs it elsewhere, tracked the same way.
+    /// </summary>
+    public ProjectBackend? Backend { get; init; }
+
     /// <summary>Docker arguments (<c>-A name=value</c>) for <c>docker_env</c> projects; a <see langword="null"/> value is a flag (<c>-A t</c> → <c>-t</c>).</summary>
     public IReadOnlyDictionary<string, string?>? DockerArgs { get; init; }
 
@@ -92,11 +99,17 @@ public sealed record ProjectRunResult
     /// <summary>The experiment id.</summary>
     public required string ExperimentId { get; init; }
 
-    /// <summary><see cref="RunStatus.Finished"/> (exit code 0), <see cref="RunStatus.Failed"/> or <see cref="RunStatus.Killed"/> (cancelled).</summary>
+    /// <summary><see cref="RunStatus.Finished"/> (exit code 0, Job complete), <see cref="RunStatus.Failed"/> or <see cref="RunStatus.Killed"/> (cancelled).</summary>
     public required RunStatus Status { get; init; }
 
-    /// <summary>The command's exit code, or <see langword="null"/> when it was killed.</summary>
+    /// <summary>The command's exit code, or <see langword="null"/> when it was killed or the backend does not know it.</summary>
     public int? ExitCode { get; init; }
+
+    /// <summary>
+    /// Why the command failed when the backend knows more than an exit code (e.g. a Kubernetes pod stuck in
+    /// <c>ImagePullBackOff</c> or unschedulable), else <see langword="null"/>.
+    /// </summary>
+    public string? FailureReason { get; init; }
 
     /// <summary>The command line that was run.</summary>
     public required string Command { get; init; }

@@ -121,10 +121,20 @@ public class ProjectsClient
 
     private async Task<SubmittedRun> StartAsync(MlProject project, ProjectRunOptions options, ILogger logger, CancellationToken cancellationToken)
     {
-        var windows = OperatingSystem.IsWindows();
+        // A backend other than local runs the command on Linux (a pod), whatever this machine is.
+        var windows = OperatingSystem.IsWindows() && options.Backend is null;
         var entryPoint = project.GetEntryPoint(options.EntryPoint);
         var rendered = ProjectCommand.Render(entryPoint, options.Parameters ?? new Dictionary<string, string>(), Environment.CurrentDirectory, windows);
         _ = RunsClient.PrepareParams(rendered.LoggedParameters, nameof(options), _client.Options.TruncateLongValues);
+
+        var backend = options.Backend;
+        if (backend is not null)
+        {
+            // The backend checks the project and its own settings before any run exists.
+            await backend.ValidateAsync(project, options, cancellationToken).ConfigureAwait(false);
+            var remoteRun = await CreateRunAsync(project, options, rendered, cancellationToken).ConfigureAwait(false);
+            return await StartOnBackendAsync(backend, project, options, rendered.Command, remoteRun, logger, cancellationToken).ConfigureAwait(false);
+        }
 
         // Environment checks, before any run exists.
         string? imageId = null;
@@ -145,22 +155,7 @@ public class ProjectsClient
             ProjectLog.UnsupportedEnvironment(logger, project.Name ?? project.Directory, kind, environment.ConfigFile);
         }
 
-        // The run.
-        Run run;
-        if (options.RunId is not null)
-        {
-            run = await _client.Runs.GetAsync(options.RunId, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var experimentId = await ResolveExperimentAsync(options, cancellationToken).ConfigureAwait(false);
-            run = await _client.Runs.CreateAsync(experimentId, new CreateRunOptions { RunName = options.RunName, Tags = BuildTags(project, options.EntryPoint) }, cancellationToken).ConfigureAwait(false);
-            if (rendered.LoggedParameters.Count > 0)
-            {
-                await _client.Runs.LogBatchAsync(run.Info.RunId, parameters: rendered.LoggedParameters, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-        }
-
+        var run = await CreateRunAsync(project, options, rendered, cancellationToken).ConfigureAwait(false);
         var runId = run.Info.RunId;
         var command = rendered.Command;
         var childEnvironment = BuildChildEnvironment(options, runId, run.Info.ExperimentId, ChildTrackingUri());
@@ -178,7 +173,8 @@ public class ProjectsClient
 
         ProjectLog.Running(logger, command, runId);
         var process = StartProcess(command, project.Directory, childEnvironment, windows);
-        var submitted = new SubmittedRun(process, runId, run.Info.ExperimentId, command, _client.Runs, options, logger, project.Source.TemporaryDirectory);
+        var execution = new ProcessExecution(process, new ProjectOutput(options, logger));
+        var submitted = new SubmittedRun(execution, runId, run.Info.ExperimentId, command, _client.Runs, logger, project.Source.TemporaryDirectory);
         try
         {
             await _client.Runs.SetTagAsync(runId, "mlflow.project.backend", "local", cancellationToken).ConfigureAwait(false);
@@ -192,6 +188,52 @@ public class ProjectsClient
 
         submitted.MarkSubmitted();
 
+        return submitted;
+    }
+
+    /// <summary>The run: the given <see cref="ProjectRunOptions.RunId"/>, or a new one with the project tags and params.</summary>
+    private async Task<Run> CreateRunAsync(MlProject project, ProjectRunOptions options, RenderedCommand rendered, CancellationToken cancellationToken)
+    {
+        if (options.RunId is not null)
+        {
+            return await _client.Runs.GetAsync(options.RunId, cancellationToken).ConfigureAwait(false);
+        }
+
+        var experimentId = await ResolveExperimentAsync(options, cancellationToken).ConfigureAwait(false);
+        var run = await _client.Runs.CreateAsync(experimentId, new CreateRunOptions { RunName = options.RunName, Tags = BuildTags(project, options.EntryPoint) }, cancellationToken).ConfigureAwait(false);
+        if (rendered.LoggedParameters.Count > 0)
+        {
+            await _client.Runs.LogBatchAsync(run.Info.RunId, parameters: rendered.LoggedParameters, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return run;
+    }
+
+    /// <summary>
+    /// A run on a <see cref="ProjectBackend"/>: <c>mlflow.project.backend</c> first (as MLflow does for its remote
+    /// backends), then the backend starts the command. A failed start ends the run FAILED before the error surfaces.
+    /// </summary>
+    private async Task<SubmittedRun> StartOnBackendAsync(ProjectBackend backend, MlProject project, ProjectRunOptions options, string command, Run run, ILogger logger, CancellationToken cancellationToken)
+    {
+        var runId = run.Info.RunId;
+        ProjectExecution execution;
+        try
+        {
+            await _client.Runs.SetTagAsync(runId, "mlflow.project.backend", backend.Name, cancellationToken).ConfigureAwait(false);
+            var launch = new ProjectLaunch(project, options.EntryPoint, command, run.Info, ChildTrackingUri(), options, logger, _client.Runs, new ProjectOutput(options, logger));
+            ProjectLog.Running(logger, command, runId);
+            execution = await backend.StartAsync(launch, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The project backend '{backend.Name}' returned no execution from StartAsync.");
+        }
+        catch (Exception ex)
+        {
+            ProjectLog.StartFailed(logger, backend.Name, runId, ex.Message);
+            await _client.Runs.SetTerminatedAsync(runId, RunStatus.Failed, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        var submitted = new SubmittedRun(execution, runId, run.Info.ExperimentId, command, _client.Runs, logger, project.Source.TemporaryDirectory);
+        submitted.MarkSubmitted();
         return submitted;
     }
 

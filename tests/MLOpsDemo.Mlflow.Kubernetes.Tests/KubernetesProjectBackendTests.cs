@@ -1,0 +1,272 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
+using MLOpsDemo.Mlflow.Projects;
+
+namespace MLOpsDemo.Mlflow.Kubernetes.Tests;
+
+/// <summary>
+/// Projects on the kubernetes backend against a fake API server: the run lives in a local SQLite store, the "cluster"
+/// is WireMock answering the Job, watch, pod and log paths with real Kubernetes JSON.
+/// </summary>
+public sealed class KubernetesProjectBackendTests : IDisposable
+{
+    private const string Project = """
+        name: dotnet-train
+
+        entry_points:
+          main:
+            parameters:
+              alpha: {type: float, default: 0.5}
+              epochs: {type: int, default: 5}
+            command: "dotnet run --project . -- --alpha {alpha} --epochs {epochs}"
+        """;
+
+    private const string Image = "registry.example.com/dotnet-train:abc1234@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    private const string JobName = "dotnet-train-2026-12-03-09-17-27-123456";
+    private readonly TestFolder _folder = new();
+    private readonly FakeKubernetesApi _api = new(JobName, "dotnet-train");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 3, 9, 17, 27, TimeSpan.Zero).AddTicks(1_234_560));
+    private readonly ListLogger _logger = new();
+    private readonly List<ProjectOutputLine> _output = [];
+
+    public KubernetesProjectBackendTests() => _time.SetLocalTimeZone(TimeZoneInfo.Utc);
+
+    public void Dispose()
+    {
+        _api.Dispose();
+        _folder.Dispose();
+    }
+
+    private KubernetesProjectBackend Backend(TimeSpan? pendingTimeout = null, string? image = Image) =>
+        new(new KubernetesBackendConfig
+        {
+            JobTemplatePath = TestData.PathOf("job-template-basic.yaml"),
+            Image = image,
+            TrackingUri = "http://mlflow.mlflow.svc:5000",
+            PendingTimeout = pendingTimeout ?? TimeSpan.FromMinutes(5),
+        })
+        {
+            ClientConfiguration = _api.Configuration,
+            TimeProvider = _time,
+            PollInterval = TimeSpan.Zero,
+        };
+
+    private ProjectRunOptions Options(ProjectBackend backend) => new()
+    {
+        Backend = backend,
+        ExperimentName = "k8s",
+        Parameters = new Dictionary<string, string> { ["epochs"] = "3" },
+        WriteOutputToConsole = false,
+        Logger = _logger,
+        OutputReceived = line => { lock (_output) { _output.Add(line); } },
+    };
+
+    [Fact]
+    public async Task Job_is_created_as_mlflow_renders_it_and_the_run_finishes_with_the_pod_log()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJob(
+            ("ADDED", _api.Job()),
+            ("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z", resourceVersion: 2)),
+            ("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z", conditions: FakeKubernetesApi.Condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"), resourceVersion: 3)));
+        _api.Pods(_api.Pod("Succeeded", FakeKubernetesApi.Terminated(0)));
+        _api.Log("Training with alpha=0.5 for 3 epochs\nepoch 0: loss=0.6667\n");
+        using var client = _folder.Client();
+
+        var result = await client.Projects.RunAsync(_folder.Project(Project), Options(Backend()), ct);
+
+        Assert.Equal(RunStatus.Finished, result.Status);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("dotnet run --project . -- --alpha 0.5 --epochs 3", result.Command);
+
+        // The Job body equals MLflow's rendering of the same template (TestData), with this run's ids.
+        var created = JsonNode.Parse(Assert.Single(_api.Requests("POST", "/jobs")).RequestMessage.Body!)!;
+        var expected = TestData.ExpectedCase("basic")["job"]!.DeepClone();
+        var container = expected["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        container["command"] = new JsonArray("dotnet", "run", "--project", ".", "--", "--alpha", "0.5", "--epochs", "3");
+        container["env"]![0]!["value"] = result.RunId;
+        container["env"]![2]!["value"] = result.ExperimentId;
+        Assert.True(JsonNode.DeepEquals(expected, created), $"Expected:\n{expected.ToJsonString()}\nCreated:\n{created.ToJsonString()}");
+
+        // Tracked like a local run: MLflow's project tags and params, plus the Job's name and namespace.
+        var run = await client.Runs.GetAsync(result.RunId, ct);
+        Assert.Equal(RunStatus.Finished, run.Info.Status);
+        Assert.Equal("kubernetes", run.Data.Tags["mlflow.project.backend"]);
+        Assert.Equal("docker", run.Data.Tags["mlflow.project.env"]);
+        Assert.Equal("PROJECT", run.Data.Tags["mlflow.source.type"]);
+        Assert.Equal("main", run.Data.Tags["mlflow.project.entryPoint"]);
+        Assert.Equal(Image, run.Data.Tags["mlflow.docker.image.uri"]);
+        Assert.Equal("sha256:" + new string('a', 64), run.Data.Tags["mlflow.docker.image.id"]);
+        Assert.Equal(JobName, run.Data.Tags["mlflow.kubernetes.job.name"]);
+        Assert.Equal("mlflow", run.Data.Tags["mlflow.kubernetes.job.namespace"]);
+        Assert.Equal("3", run.Data.Params["epochs"]);
+        Assert.Equal("0.5", run.Data.Params["alpha"]);
+
+        // The pod's log reached the caller line by line; the watch saw the Job start.
+        Assert.Equal(["Training with alpha=0.5 for 3 epochs", "epoch 0: loss=0.6667"], _output.Select(l => l.Text));
+        Assert.Contains(_logger.Messages, m => m == $"Job {JobName} started.");
+        var logRequest = Assert.Single(_api.Requests("GET", "/log"));
+        Assert.Equal("true", logRequest.RequestMessage.Query!["follow"].Single());
+    }
+
+    [Fact]
+    public async Task Status_follows_the_job_from_scheduled_to_running_to_finished()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = _folder.Client();
+
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(Backend()), ct);
+        await TestData.Until(() => _api.Requests("GET", "/jobs").Count >= 2, "the Job has been watched twice");
+        Assert.Equal(RunStatus.Scheduled, submitted.Status);
+
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z", resourceVersion: 2)));
+        await TestData.Until(() => submitted.Status == RunStatus.Running, "the Job has started");
+        Assert.Equal(RunStatus.Running, (await client.Runs.GetAsync(submitted.RunId, ct)).Info.Status);
+
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z", conditions: FakeKubernetesApi.Condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"), resourceVersion: 3)));
+        var result = await submitted.WaitAsync(ct);
+
+        Assert.Equal(RunStatus.Finished, result.Status);
+        Assert.Equal(RunStatus.Finished, submitted.Status);
+        Assert.Equal(RunStatus.Finished, (await client.Runs.GetAsync(submitted.RunId, ct)).Info.Status);
+    }
+
+    [Fact]
+    public async Task Failed_job_fails_the_run_with_the_condition_and_the_container_exit_code()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z", conditions: FakeKubernetesApi.Condition("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit"))));
+        _api.Pods(_api.Pod("Failed", FakeKubernetesApi.Terminated(3)));
+        _api.Log("Unhandled exception. System.InvalidOperationException: no data\n");
+        using var client = _folder.Client();
+
+        var result = await client.Projects.RunAsync(_folder.Project(Project), Options(Backend()), ct);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("BackoffLimitExceeded: Job has reached the specified backoff limit", result.FailureReason);
+        Assert.Equal(RunStatus.Failed, (await client.Runs.GetAsync(result.RunId, ct)).Info.Status);
+        Assert.Contains(_output, l => l.Text.Contains("no data", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Image_that_cannot_be_pulled_fails_with_the_pod_reason_and_deletes_the_job()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z")));
+        _api.Pods(_api.Pod("Pending", FakeKubernetesApi.Waiting("ImagePullBackOff", "Back-off pulling image \"registry.example.com/dotnet-train:abc1234\"")));
+        using var client = _folder.Client();
+
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(Backend(pendingTimeout: TimeSpan.FromMinutes(2))), ct);
+        await TestData.Until(() => _api.Requests("GET", "/pods").Count >= 2, "the pods have been checked twice");
+        Assert.False(submitted.WaitAsync(ct).IsCompleted, "An image pull back-off is tolerated until the pending timeout.");
+        Assert.Empty(_api.Requests("DELETE", "/jobs/" + JobName));
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        var result = await submitted.WaitAsync(ct);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.StartsWith($"Pod {_api.PodName}: ImagePullBackOff: Back-off pulling image \"registry.example.com/dotnet-train:abc1234\"", result.FailureReason, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Failed, (await client.Runs.GetAsync(result.RunId, ct)).Info.Status);
+        var delete = Assert.Single(_api.Requests("DELETE", "/jobs/" + JobName));
+        Assert.Equal("Foreground", delete.RequestMessage.Query!["propagationPolicy"].Single());
+    }
+
+    [Fact]
+    public async Task Unschedulable_pod_fails_with_the_scheduler_message()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var unschedulable = new JsonArray(new JsonObject
+        {
+            ["type"] = "PodScheduled",
+            ["status"] = "False",
+            ["lastTransitionTime"] = "2026-12-03T09:17:29Z",
+            ["reason"] = "Unschedulable",
+            ["message"] = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+        });
+        _api.Pods(_api.Pod("Pending", conditions: unschedulable));
+        using var client = _folder.Client();
+
+        var result = await client.Projects.RunAsync(_folder.Project(Project), Options(Backend(pendingTimeout: TimeSpan.Zero)), ct);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.Null(result.ExitCode);
+        Assert.StartsWith($"Pod {_api.PodName}: Unschedulable: 0/1 nodes are available: 1 Insufficient memory.", result.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_image_name_fails_at_once_whatever_the_pending_timeout()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.Pods(_api.Pod("Pending", FakeKubernetesApi.Waiting("InvalidImageName", "couldn't parse image name \"Registry/X\": invalid reference format")));
+        using var client = _folder.Client();
+
+        var result = await client.Projects.RunAsync(_folder.Project(Project), Options(Backend(pendingTimeout: TimeSpan.FromDays(1))), ct);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.Contains("InvalidImageName: couldn't parse image name", result.FailureReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cancel_deletes_the_job_with_foreground_propagation_and_ends_the_run_killed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: "2026-12-03T09:17:28Z")));
+        _api.Pods(_api.Pod("Running", FakeKubernetesApi.Running()));
+        _api.Log("epoch 0: loss=0.6667\n");
+        using var client = _folder.Client();
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(Backend()), ct);
+        await TestData.Until(() => submitted.Status == RunStatus.Running, "the Job has started");
+
+        var result = await submitted.CancelAsync(ct);
+
+        Assert.Equal(RunStatus.Killed, result.Status);
+        Assert.Equal(RunStatus.Killed, submitted.Status);
+        Assert.Equal(RunStatus.Killed, (await client.Runs.GetAsync(result.RunId, ct)).Info.Status);
+        var delete = Assert.Single(_api.Requests("DELETE", "/jobs/" + JobName));
+        Assert.Equal("Foreground", delete.RequestMessage.Query!["propagationPolicy"].Single());
+        Assert.Equal("Foreground", (string?)JsonNode.Parse(delete.RequestMessage.Body!)!["propagationPolicy"]);
+        Assert.Equal(result, await submitted.CancelAsync(ct)); // a second cancel changes nothing
+        Assert.Single(_api.Requests("DELETE", "/jobs/" + JobName));
+    }
+
+    [Fact]
+    public async Task Project_without_docker_env_or_image_is_rejected_before_any_run_or_job()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = _folder.Client();
+
+        var ex = await Assert.ThrowsAsync<MlflowProjectException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(Backend(image: null)), ct));
+
+        Assert.Contains("docker_env", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("\"image\"", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_api.Server.LogEntries);
+        var experiment = await client.Experiments.GetByNameAsync("k8s", ct);
+        Assert.Null(experiment);
+    }
+
+    [Fact]
+    public async Task Api_server_refusing_the_job_fails_the_run_with_its_message()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.Server.Given(WireMock.RequestBuilders.Request.Create().WithPath($"/apis/batch/v1/namespaces/{FakeKubernetesApi.Namespace}/jobs").UsingPost())
+            .AtPriority(0)
+            .RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(403).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"jobs.batch is forbidden: User \"ci\" cannot create resource \"jobs\" in API group \"batch\" in the namespace \"mlflow\"","reason":"Forbidden","details":{"group":"batch","kind":"jobs"},"code":403}"""));
+        using var client = _folder.Client();
+
+        var ex = await Assert.ThrowsAsync<MlflowProjectException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(Backend()), ct));
+
+        Assert.Contains("403", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("forbidden", ex.Message, StringComparison.Ordinal);
+        var experiment = await client.Experiments.GetByNameAsync("k8s", ct);
+        var runs = new List<Run>();
+        await foreach (var run in client.Runs.SearchAsync(new SearchRunsOptions { ExperimentIds = [experiment!.ExperimentId] }, ct))
+        {
+            runs.Add(run);
+        }
+
+        var failed = Assert.Single(runs);
+        Assert.Equal(RunStatus.Failed, failed.Info.Status);
+    }
+}
