@@ -45,6 +45,30 @@ public class BadInputTests
         Assert.Contains("exactly one of --version", both.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Projects_run_rejects_a_bad_backend_before_any_run()
+    {
+        using var target = CliTarget.Open("local");
+        var project = Path.Combine(Path.GetTempPath(), "cli-backend-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(project);
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(project, "MLproject"), "name: p\nentry_points:\n  main:\n    command: \"echo hi\"\n", TestContext.Current.CancellationToken);
+            var noConfig = (await target.RunAsync("projects", "run", project, "--backend", "kubernetes")).Expect(2);
+            Assert.Contains("--backend-config", noConfig.Error, StringComparison.Ordinal);
+            var unknown = (await target.RunAsync("projects", "run", project, "--backend", "databricks")).Expect(2);
+            Assert.Contains("'databricks' is not supported", unknown.Error, StringComparison.Ordinal);
+            var missingFile = (await target.RunAsync("projects", "run", project, "-b", "kubernetes", "-c", Path.Combine(project, "no-such-config.json"))).Expect(2);
+            Assert.Contains("--backend-config", missingFile.Error, StringComparison.Ordinal);
+            var runs = (await target.RunAsync("runs", "list", "-x", "Default", "--output", "json")).Expect(0);
+            Assert.DoesNotContain("run_id", runs.Out, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(project, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("local")]
     [InlineData("3")]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using MLOpsDemo.Mlflow.Cli.Output;
+using MLOpsDemo.Mlflow.Kubernetes;
 using MLOpsDemo.Mlflow.Projects;
 
 namespace MLOpsDemo.Mlflow.Cli.Commands;
@@ -20,13 +21,16 @@ internal static class ProjectsCommands
         var experimentName = new Option<string?>("--experiment-name", "-x") { Description = "The experiment of the run." };
         var runName = new Option<string?>("--run-name") { Description = "The run name." };
         var gitVersion = new Option<string?>("--version") { Description = "The Git commit or branch of a Git project." };
+        var backendName = new Option<string>("--backend", "-b") { Description = "Where the entry point runs: local (default) or kubernetes.", DefaultValueFactory = _ => "local" };
+        var backendConfig = new Option<string?>("--backend-config", "-c") { Description = "The backend's configuration: a kubernetes_config.json path or inline JSON, as for `mlflow run`." };
         var run = new Command("run", "Run a project: streams its output; the exit code follows the run (FINISHED 0, FAILED 1, KILLED 130).")
         {
-            uri, entryPoint, parameters, experimentName, runName, gitVersion,
+            uri, entryPoint, parameters, experimentName, runName, gitVersion, backendName, backendConfig,
         };
         handlers.Set(run, async (ctx, parse, ct) =>
         {
             var parameterMap = KeyValues.ParseAll(parse.GetValue(parameters), "-P");
+            var backend = CreateBackend(parse.GetValue(backendName) ?? "local", parse.GetValue(backendConfig));
 
             // With JSON output, stdout carries only the final document: the child's output goes to stderr.
             var childOut = ctx.Format == OutputFormat.Json ? ctx.Host.Error : ctx.Host.Out;
@@ -38,6 +42,7 @@ internal static class ProjectsCommands
                 ExperimentName = parse.GetValue(experimentName),
                 RunName = parse.GetValue(runName),
                 Version = parse.GetValue(gitVersion),
+                Backend = backend,
                 WriteOutputToConsole = false,
                 OutputReceived = line =>
                 {
@@ -67,5 +72,29 @@ internal static class ProjectsCommands
         });
         command.Add(run);
         return command;
+    }
+
+    /// <summary>The backend named by <c>--backend</c>, configured by <c>--backend-config</c> (checked before any run).</summary>
+    private static ProjectBackend? CreateBackend(string name, string? config)
+    {
+        switch (name)
+        {
+            case "local":
+                return null;
+            case "kubernetes" when config is null:
+                throw CliException.Usage("--backend kubernetes needs --backend-config with a kubernetes_config.json path or inline JSON.");
+            case "kubernetes":
+                try
+                {
+                    return new KubernetesProjectBackend(KubernetesBackendConfig.Load(config));
+                }
+                catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+                {
+                    throw CliException.Usage($"--backend-config: {ex.Message}");
+                }
+
+            default:
+                throw CliException.Usage($"--backend '{name}' is not supported. Use local or kubernetes.");
+        }
     }
 }
