@@ -1,8 +1,8 @@
 using System.Text;
-using DotNet.Testcontainers.Configurations;
 using k8s;
 using k8s.Models;
 using MLOpsDemo.Mlflow.Projects;
+using MLOpsDemo.Mlflow.TestSupport;
 using Testcontainers.K3s;
 
 namespace MLOpsDemo.Mlflow.Kubernetes.Tests;
@@ -18,7 +18,7 @@ public sealed class K3sClusterTests
     [Fact]
     public async Task Project_runs_as_a_job_on_k3s_and_a_second_one_is_cancelled()
     {
-        Assert.SkipUnless(await DockerAvailableAsync(), SkipReason);
+        Assert.SkipUnless(await DockerDetection.IsAvailableAsync(), SkipReason);
         var ct = TestContext.Current.CancellationToken;
         await using var k3s = new K3sBuilder("rancher/k3s:v1.31.4-k3s1").Build();
         await k3s.StartAsync(ct);
@@ -88,53 +88,5 @@ public sealed class K3sClusterTests
         var killed = await submitted.CancelAsync(ct);
         Assert.Equal(RunStatus.Killed, killed.Status);
         Assert.Equal(RunStatus.Killed, (await client.Runs.GetAsync(killed.RunId, ct)).Info.Status);
-    }
-
-    /// <summary>
-    /// Whether a Docker engine answers a ping: Testcontainers' endpoint resolution (DOCKER_HOST, the socket), as
-    /// MLOpsDemo.Mlflow.IntegrationTests' DockerDetection does.
-    /// </summary>
-    private static async Task<bool> DockerAvailableAsync()
-    {
-        try
-        {
-            var endpoint = TestcontainersSettings.OS.DockerEndpointAuthConfig?.Endpoint;
-            if (endpoint is null)
-            {
-                return false;
-            }
-
-            using var handler = new SocketsHttpHandler();
-            Uri ping;
-            if (endpoint.Scheme == "unix")
-            {
-                var socketPath = endpoint.LocalPath;
-                if (!File.Exists(socketPath))
-                {
-                    return false;
-                }
-
-                handler.ConnectCallback = async (_, ct) =>
-                {
-                    var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(socketPath), ct);
-                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-                };
-                ping = new Uri("http://docker/_ping");
-            }
-            else
-            {
-                ping = new UriBuilder(endpoint) { Scheme = endpoint.Port == 2376 ? "https" : "http", Path = "/_ping" }.Uri;
-            }
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            using var http = new HttpClient(handler, disposeHandler: false);
-            using var response = await http.GetAsync(ping, timeout.Token);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception)
-        {
-            return false;
-        }
     }
 }
