@@ -75,7 +75,7 @@ internal static class ProjectsCommands
     }
 
     /// <summary>The backend named by <c>--backend</c>, configured by <c>--backend-config</c> (checked before any run).</summary>
-    private static ProjectBackend? CreateBackend(string name, string? config)
+    private static KubernetesProjectBackend? CreateBackend(string name, string? config)
     {
         switch (name)
         {
