@@ -38,10 +38,15 @@ public class ReadmeExamplesTests
     public void Csharp_block_compiles(string readme, int line)
     {
         var path = Path.Combine(ReadmeFiles.RepositoryRoot, readme);
-        var block = MarkdownCode.CSharpBlocks(path).SingleOrDefault(b => b.Line == line);
+        var blocks = MarkdownCode.CSharpBlocks(path);
+        var block = blocks.SingleOrDefault(b => b.Line == line);
         Assert.True(block is not null, $"{readme} has no ```csharp block opening at line {line} any more; rebuild the test list.");
 
-        var errors = SnippetCompiler.Compile(block.Source, readme, fenceLine: line);
+        // A block tagged ```csharp continued goes on from the blocks before it (back to the last plain ```csharp one),
+        // so a README can explain one program step by step; each step is compiled with everything before it.
+        var errors = block.Continued
+            ? SnippetCompiler.CompileChain(MarkdownCode.Chain(blocks, block), readme)
+            : SnippetCompiler.Compile(block.Source, readme, fenceLine: line);
 
         if (errors.Count > 0)
         {
@@ -62,6 +67,39 @@ public class ReadmeExamplesTests
             }
 
             Assert.Fail(message.ToString());
+        }
+    }
+
+    [Fact]
+    public void Continued_blocks_compile_with_the_blocks_before_them_and_report_the_readme_line()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"chain-{Guid.NewGuid():N}.md");
+        File.WriteAllLines(file,
+        [
+            "```csharp",                   // 1
+            "var x = new Point { X = 1 };", // 2
+            "public sealed class Point { public int X { get; init; } }",
+            "```",
+            "```csharp continued",          // 5
+            "Console.WriteLine(x.X);",      // 6
+            "```",
+            "```csharp continued",          // 8
+            "Console.WriteLine(y);",        // 9: y does not exist
+            "```",
+        ]);
+        try
+        {
+            var blocks = MarkdownCode.CSharpBlocks(file);
+            Assert.Equal([false, true, true], blocks.Select(b => b.Continued));
+            Assert.Empty(SnippetCompiler.CompileChain(MarkdownCode.Chain(blocks, blocks[1]), "chain.md"));
+            var error = Assert.Single(SnippetCompiler.CompileChain(MarkdownCode.Chain(blocks, blocks[2]), "chain.md"));
+            Assert.StartsWith("chain.md:9:", error, StringComparison.Ordinal);
+            Assert.Contains("CS0103", error, StringComparison.Ordinal);
+            Assert.NotEmpty(SnippetCompiler.Compile(blocks[1].Source, "chain.md", blocks[1].Line)); // alone it cannot compile
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 
@@ -225,7 +263,8 @@ internal static class ReadmeFiles
 }
 
 /// <summary>A fenced code block: the 1-based line of its opening fence and its text.</summary>
-internal sealed record CodeBlock(int Line, string Source);
+/// <summary>A ```csharp block: the line of its opening fence, its text, and whether it is tagged <c>continued</c>.</summary>
+internal sealed record CodeBlock(int Line, string Source, bool Continued = false);
 
 /// <summary>Finds fenced code blocks in Markdown (``` fences, up to three spaces of indentation).</summary>
 internal static class MarkdownCode
@@ -238,7 +277,7 @@ internal static class MarkdownCode
         var blocks = new List<CodeBlock>();
         for (var i = 0; i < lines.Length; i++)
         {
-            if (!TryOpenFence(lines[i], out var tag, out var fence))
+            if (!TryOpenFence(lines[i], out var tag, out var fence, out var info))
             {
                 continue;
             }
@@ -252,11 +291,25 @@ internal static class MarkdownCode
 
             if (s_csharpTags.Contains(tag, StringComparer.OrdinalIgnoreCase))
             {
-                blocks.Add(new CodeBlock(start + 1, body.ToString()));
+                blocks.Add(new CodeBlock(start + 1, body.ToString(), Continued: info.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Contains("continued", StringComparer.Ordinal)));
             }
         }
 
         return blocks;
+    }
+
+    /// <summary>The blocks a continued block goes on from: back to the last plain block, then the block itself.</summary>
+    public static IReadOnlyList<CodeBlock> Chain(IReadOnlyList<CodeBlock> blocks, CodeBlock last)
+    {
+        var index = blocks.ToList().IndexOf(last);
+        var start = index;
+        while (start > 0 && blocks[start].Continued)
+        {
+            start--;
+        }
+
+        Assert.False(blocks[start].Continued, $"The ```csharp continued block at line {last.Line} has no plain ```csharp block before it.");
+        return blocks.Skip(start).Take(index - start + 1).ToList();
     }
 
     /// <summary>The titles of the headings of one level outside code blocks, in order.</summary>
@@ -288,9 +341,12 @@ internal static class MarkdownCode
     /// A backtick fence as CommonMark defines it: up to three spaces, three or more backticks, and an info string
     /// without backticks (so inline code such as <c>```` ```csharp ````</c> at the start of a line is not a fence).
     /// </summary>
-    private static bool TryOpenFence(string line, out string tag, out int length)
+    private static bool TryOpenFence(string line, out string tag, out int length) => TryOpenFence(line, out tag, out length, out _);
+
+    private static bool TryOpenFence(string line, out string tag, out int length, out string info)
     {
         tag = "";
+        info = "";
         var trimmed = line.TrimStart(' ');
         length = trimmed.Length - trimmed.TrimStart('`').Length;
         if (line.Length - trimmed.Length > 3 || length < 3)
@@ -299,7 +355,7 @@ internal static class MarkdownCode
             return false;
         }
 
-        var info = trimmed[length..].Trim();
+        info = trimmed[length..].Trim();
         if (info.Contains('`', StringComparison.Ordinal))
         {
             length = 0;
@@ -344,6 +400,39 @@ internal static class SnippetCompiler
                     ? $"{file}:{fenceLine + span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}"
                     : file;
                 return $"{where}: {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
+            })
+            .ToList();
+    }
+
+    /// <summary>
+    /// Compiles blocks as one program: their using directives first, then their statements in order, then their type
+    /// declarations (C# wants top-level statements before types), each piece under a <c>#line</c> directive so that
+    /// errors name the README's own line.
+    /// </summary>
+    public static IReadOnlyList<string> CompileChain(IReadOnlyList<CodeBlock> chain, string file)
+    {
+        var usings = new StringBuilder();
+        var statements = new StringBuilder();
+        var types = new StringBuilder();
+        foreach (var block in chain)
+        {
+            var root = CSharpSyntaxTree.ParseText(block.Source, new CSharpParseOptions(LanguageVersion.Latest)).GetCompilationUnitRoot();
+            foreach (var node in root.Usings.Cast<SyntaxNode>().Concat(root.Members))
+            {
+                var target = node is UsingDirectiveSyntax ? usings : node is GlobalStatementSyntax ? statements : types;
+                var line = block.Line + 1 + node.GetLocation().GetLineSpan().StartLinePosition.Line;
+                target.Append(System.Globalization.CultureInfo.InvariantCulture, $"#line {line} \"{file}\"\n").Append(node.ToString()).Append('\n');
+            }
+        }
+
+        var tree = CSharpSyntaxTree.ParseText(usings.Append(statements).Append(types).ToString(), new CSharpParseOptions(LanguageVersion.Latest), path: file);
+        var (exe, _) = s_bases.Value;
+        return exe.AddSyntaxTrees(tree).GetDiagnostics()
+            .Where(d => d.Severity == DiagnosticSeverity.Error)
+            .Select(d =>
+            {
+                var span = d.Location.GetMappedLineSpan();
+                return $"{file}:{span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}: {d.Id}: {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
             })
             .ToList();
     }
