@@ -2,9 +2,11 @@
 // The MLflow client comes from DI (AddMlflowClient bound to the "Mlflow" section of appsettings.json, which any
 // configuration source can override, e.g. Mlflow__TrackingUri=http://host:5000; MLFLOW_TRACKING_URI is used when the
 // section has no TrackingUri; with neither, ./mlflow.db of the directory you run from is used). At start-up the model is
-// resolved through the registry, downloaded and its mlnet flavor loaded into an ML.NET PredictionEngine in the background;
-// until then (or if that fails) /predict answers 503 and /health reports why. Every Model:PollInterval the alias is read
-// again; when it has moved to another version, that version is loaded and swapped in without a restart.
+// resolved through the registry, downloaded and loaded in the background by the library's ChampionModel (its mlnet flavor
+// in ML.NET prediction engines, or with Model:Flavor=Onnx, or for a model without an mlnet flavor, its onnx flavor in ONNX
+// Runtime); until then (or if that fails) /predict answers 503 and /health reports why. Every Model:PollInterval the alias
+// is read again; when it has moved to another version, that version is loaded and swapped in without a restart, and if
+// the new version cannot be loaded the old one keeps serving (GET /model shows the error).
 //
 //   dotnet run --project samples/TrainAndRegister      # once, to have a champion
 //   dotnet run --project samples/ModelService --urls http://127.0.0.1:5080
@@ -14,6 +16,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using MLOpsDemo.Mlflow.MLNet;
 using MLOpsDemo.Samples.ModelService;
 
 // appsettings.json is read from the build output, whatever the working directory; ./mlflow.db stays relative to the
@@ -21,8 +24,8 @@ using MLOpsDemo.Samples.ModelService;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Services.AddMlflowClient(builder.Configuration.GetSection("Mlflow"));
 builder.Services.Configure<ModelSettings>(builder.Configuration.GetSection("Model"));
-builder.Services.AddSingleton<ModelHolder>();
-builder.Services.AddHostedService<ModelLoader>();
+builder.Services.AddSingleton(ChampionFactory.Create);
+builder.Services.AddHostedService<ChampionStarter>();
 builder.Services.AddHealthChecks()
     .AddMlflowHealthCheck()
     .AddCheck<ModelHealthCheck>("model");
@@ -30,21 +33,22 @@ builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResol
 
 var app = builder.Build();
 app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
-app.MapGet("/model", (ModelHolder holder) => holder.Describe());
-app.MapPost("/predict", (PredictRequest request, ModelHolder holder) =>
+app.MapGet("/model", (ChampionModel<ServiceInput, ServiceOutput> champion) => ServedModelDescription.Describe(champion));
+app.MapPost("/predict", (PredictRequest request, ChampionModel<ServiceInput, ServiceOutput> champion) =>
 {
-    if (!holder.IsLoaded)
+    if (!champion.IsLoaded)
     {
-        return Results.Problem(holder.Error ?? "The model is still loading; try again shortly (GET /health shows the progress).", statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Results.Problem(champion.LastError ?? "The model is still loading; try again shortly (GET /health shows the progress).", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    var features = holder.FeatureCount;
+    var features = ServedModelDescription.Features.Length;
     if (request.Features is not { Count: > 0 } rows || rows.Any(r => r is null || r.Count != features))
     {
         return Results.Problem($"'features' must be a non-empty list of rows with {features} numbers each, e.g. {{\"features\": [[1, 1], [-1, -1]]}}.", statusCode: StatusCodes.Status400BadRequest);
     }
 
-    return Results.Ok(new PredictResponse(holder.Predict(rows)));
+    var inputs = rows.Select(r => new ServiceInput { X1 = r[0], X2 = r[1] }).ToList();
+    return Results.Ok(new PredictResponse(champion.Predict(inputs).Select(o => o.Probability).ToList()));
 });
 app.Run();
 
@@ -63,12 +67,12 @@ namespace MLOpsDemo.Samples.ModelService
     internal sealed partial class ServiceJson : JsonSerializerContext;
 
     /// <summary>Reports whether the model is loaded: Degraded while loading, Unhealthy (with the reason) after a failure.</summary>
-    internal sealed class ModelHealthCheck(ModelHolder holder) : IHealthCheck
+    internal sealed class ModelHealthCheck(ChampionModel<ServiceInput, ServiceOutput> champion) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(holder.IsLoaded
-                ? HealthCheckResult.Healthy($"Serving {holder.Describe().Uri} version {holder.Describe().Version}.")
-                : holder.Error is { } error ? HealthCheckResult.Unhealthy(error) : HealthCheckResult.Degraded("The model is loading."));
+            Task.FromResult(champion.Current is { } served
+                ? HealthCheckResult.Healthy($"Serving {champion.Uri}: version {served.Version} ({served.Flavor})." + (champion.LastError is { } last ? " Last check: " + last : ""))
+                : champion.LastError is { } error ? HealthCheckResult.Unhealthy(error) : HealthCheckResult.Degraded("The model is loading."));
     }
 
     /// <summary>Writes the health report as JSON: the overall status and each check's status and description.</summary>

@@ -82,3 +82,39 @@ public static class Data
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 }
+
+/// <summary>Collects log entries.</summary>
+public sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    public System.Collections.Concurrent.ConcurrentQueue<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> Entries { get; } = new();
+
+    public IEnumerable<string> Messages => Entries.Select(e => e.Message);
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Entries.Enqueue((logLevel, formatter(state, exception)));
+}
+
+/// <summary>Whether ONNX Runtime's native library loads on this machine (a real condition: the runtimes ship per OS/CPU).</summary>
+public static class OnnxRuntimeProbe
+{
+    private static readonly Lazy<string?> s_unavailable = new(() =>
+    {
+        try
+        {
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+            return null;
+        }
+        catch (Exception ex) when (ex is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            return $"ONNX Runtime's native library does not load on this machine ({ex.GetType().Name}: {ex.GetBaseException().Message})";
+        }
+    });
+
+    /// <summary>Why ONNX Runtime cannot run here, or <see langword="null"/> when it can.</summary>
+    public static string? Unavailable() => s_unavailable.Value;
+}
