@@ -11,7 +11,10 @@ namespace MLOpsDemo.Mlflow.Kubernetes;
 /// A project running as a Kubernetes Job (MLflow's <c>KubernetesSubmittedRun</c>). The Job is watched: SCHEDULED until
 /// <c>status.startTime</c> is set, then RUNNING; a <c>Complete</c>/<c>Failed</c> condition with status <c>True</c>
 /// ends it. Between watch windows the Job's pods are checked: the project container's log is streamed to the caller,
-/// and a pod that cannot be scheduled or cannot pull its image fails the run with the pod's reason.
+/// and a pod that cannot be scheduled or cannot pull its image fails the run with the pod's reason. A watch that fails
+/// (connection dropped, 5xx, stream cut mid-event) is resumed after a backoff by re-listing the Job and watching from the
+/// list's resource version (a 410 Gone re-lists at once); after <c>maxWatchFailures</c> failures in a row the Job is
+/// deleted and the run fails saying so.
 /// </summary>
 #pragma warning disable CA1001 // _stop lives as long as the watch; it is cancelled, never needs disposing (no timer).
 internal sealed class KubernetesJobExecution : ProjectExecution
@@ -34,16 +37,23 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _pollInterval;
     private readonly TimeSpan _pendingTimeout;
+    private readonly int _maxWatchFailures;
+    private readonly TimeSpan _watchRetryDelay;
     private readonly string _container;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, Task> _logs = new(StringComparer.Ordinal);
+    /// <summary>The longest wait between two watch attempts (unless the first delay is longer).</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
     private readonly Dictionary<string, DateTimeOffset> _pendingSince = new(StringComparer.Ordinal);
     private readonly Task<ProjectExit> _completion;
     private int _status = (int)RunStatus.Scheduled;
     private int? _exitCode;
 
-    public KubernetesJobExecution(IKubernetes client, ProjectLaunch launch, string jobName, string jobNamespace, string container, TimeProvider timeProvider, TimeSpan pollInterval, TimeSpan pendingTimeout)
+    public KubernetesJobExecution(IKubernetes client, ProjectLaunch launch, string jobName, string jobNamespace, string container, TimeProvider timeProvider, TimeSpan pollInterval, TimeSpan pendingTimeout, int maxWatchFailures, TimeSpan watchRetryDelay)
     {
+        _maxWatchFailures = maxWatchFailures;
+        _watchRetryDelay = watchRetryDelay;
         _client = client;
         _launch = launch;
         JobName = jobName;
@@ -99,50 +109,109 @@ internal sealed class KubernetesJobExecution : ProjectExecution
         try
         {
             string? resourceVersion = null;
+            var relist = false;
+            var failures = 0;
+            Exception? lastError = null;
             KubernetesLog.Waiting(_launch.Logger, JobName);
             while (true)
             {
-                var started = _timeProvider.GetTimestamp();
-                var events = 0;
-                var watch = _client.BatchV1.WatchListNamespacedJobAsync(
-                    Namespace,
-                    fieldSelector: "metadata.name=" + JobName,
-                    resourceVersion: resourceVersion,
-                    timeoutSeconds: Math.Max(1, (int)Math.Ceiling(_pollInterval.TotalSeconds)),
-                    cancellationToken: token);
-                await foreach (var (type, job) in watch.ConfigureAwait(false))
+                if (failures > 0 && lastError is not null)
                 {
-                    events++;
-                    if (type == WatchEventType.Error)
+                    if (failures >= _maxWatchFailures)
                     {
-                        // Usually "410 Gone": the resource version is too old; watch again from now.
-                        resourceVersion = null;
-                        break;
+                        return await GiveUpAsync(failures, lastError).ConfigureAwait(false);
                     }
 
-                    resourceVersion = job.Metadata?.ResourceVersion ?? resourceVersion;
-                    if (type == WatchEventType.Deleted)
+                    // A 410 Gone is routine (the resource version was compacted): re-list at once. Anything else waits.
+                    if (!IsGone(lastError))
                     {
-                        return new ProjectExit(false, Reason: $"The Job {Namespace}/{JobName} was deleted before it ended.");
-                    }
-
-                    if (Observe(job) is { } ended)
-                    {
-                        return await FinishAsync(ended, token).ConfigureAwait(false);
+                        var delay = Backoff(failures);
+                        KubernetesLog.WatchRetrying(_launch.Logger, JobName, failures, _maxWatchFailures, Describe(lastError), delay);
+                        await Task.Delay(delay, _timeProvider, token).ConfigureAwait(false);
                     }
                 }
 
-                if (await CheckPodsAsync(token).ConfigureAwait(false) is { } stuck)
+                try
                 {
-                    KubernetesLog.PodStuck(_launch.Logger, JobName, stuck);
-                    await DeleteJobAsync(CancellationToken.None).ConfigureAwait(false);
-                    return new ProjectExit(false, Reason: stuck);
-                }
+                    if (relist)
+                    {
+                        // Re-list: the Job may have changed (or ended) while nobody watched; watch on from the list's version.
+                        var list = await _client.BatchV1.ListNamespacedJobAsync(Namespace, fieldSelector: "metadata.name=" + JobName, cancellationToken: token).ConfigureAwait(false);
+                        if (list.Items?.FirstOrDefault() is not { } current)
+                        {
+                            return new ProjectExit(false, Reason: $"The Job {Namespace}/{JobName} was deleted before it ended.");
+                        }
 
-                // A watch window that ended early without news (a proxy closing streams) must not spin.
-                if (events == 0 && _timeProvider.GetElapsedTime(started) < _pollInterval)
+                        if (Observe(current) is { } endedMeanwhile)
+                        {
+                            return await FinishAsync(endedMeanwhile, token).ConfigureAwait(false);
+                        }
+
+                        resourceVersion = list.Metadata?.ResourceVersion ?? current.Metadata?.ResourceVersion;
+                        relist = false;
+                    }
+
+                    var started = _timeProvider.GetTimestamp();
+                    var events = 0;
+                    Exception? streamError = null;
+                    var watch = _client.BatchV1.WatchListNamespacedJobAsync(
+                        Namespace,
+                        fieldSelector: "metadata.name=" + JobName,
+                        resourceVersion: resourceVersion,
+                        timeoutSeconds: Math.Max(1, (int)Math.Ceiling(_pollInterval.TotalSeconds)),
+                        onError: e => streamError ??= e,
+                        cancellationToken: token);
+                    await foreach (var (type, job) in watch.ConfigureAwait(false))
+                    {
+                        events++;
+                        failures = 0;
+                        resourceVersion = job.Metadata?.ResourceVersion ?? resourceVersion;
+                        if (type == WatchEventType.Deleted)
+                        {
+                            return new ProjectExit(false, Reason: $"The Job {Namespace}/{JobName} was deleted before it ended.");
+                        }
+
+                        if (Observe(job) is { } ended)
+                        {
+                            return await FinishAsync(ended, token).ConfigureAwait(false);
+                        }
+                    }
+
+                    // The client reports ERROR events (e.g. 410 Gone) and unreadable lines (a stream cut mid-event) here.
+                    if (streamError is not null)
+                    {
+                        throw new WatchStreamException(streamError);
+                    }
+
+                    if (await CheckPodsAsync(token).ConfigureAwait(false) is { } stuck)
+                    {
+                        KubernetesLog.PodStuck(_launch.Logger, JobName, stuck);
+                        await DeleteJobAsync(CancellationToken.None).ConfigureAwait(false);
+                        return new ProjectExit(false, Reason: stuck);
+                    }
+
+                    failures = 0;
+
+                    // A watch window that ended early without news (a proxy closing streams) must not spin.
+                    if (events == 0 && _timeProvider.GetElapsedTime(started) < _pollInterval)
+                    {
+                        await Task.Delay(_pollInterval, _timeProvider, token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (!token.IsCancellationRequested && IsRetryable(ex))
                 {
-                    await Task.Delay(_pollInterval, _timeProvider, token).ConfigureAwait(false);
+                    failures++;
+                    lastError = ex is WatchStreamException { InnerException: { } inner } ? inner : ex;
+                    relist = true;
+                    if (IsGone(lastError))
+                    {
+                        KubernetesLog.WatchGone(_launch.Logger, JobName);
+                    }
+                }
+                catch (HttpOperationException ex) when (!token.IsCancellationRequested)
+                {
+                    // Not transient (401, 403, 404…): retrying cannot help.
+                    return await GiveUpAsync(failures + 1, ex, refused: true).ConfigureAwait(false);
                 }
             }
         }
@@ -151,6 +220,64 @@ internal sealed class KubernetesJobExecution : ProjectExecution
             return new ProjectExit(false, Reason: "Cancelled: the Job was deleted.");
         }
     }
+
+    /// <summary>The delay before retry <paramref name="failures"/>: the first delay, doubled each time, at most 30 s (or the first delay if larger).</summary>
+    private TimeSpan Backoff(int failures)
+    {
+        var cap = _watchRetryDelay > MaxBackoff ? _watchRetryDelay : MaxBackoff;
+        var factor = Math.Pow(2, Math.Min(failures - 1, 16));
+        var delay = TimeSpan.FromTicks((long)Math.Min(_watchRetryDelay.Ticks * factor, cap.Ticks));
+        return delay;
+    }
+
+    /// <summary>Ends the run's watch for good: deletes the Job (so that nothing runs untracked) and says what happened.</summary>
+    private async Task<ProjectExit> GiveUpAsync(int failures, Exception lastError, bool refused = false)
+    {
+        var what = !refused
+            ? $"watching it failed {failures} times in a row (KubernetesProjectBackend.MaxWatchFailures = {_maxWatchFailures}); last error: {Describe(lastError)}"
+            : $"the API server refused to watch it: {Describe(lastError)}";
+        string cleanup;
+        try
+        {
+            await DeleteJobAsync(CancellationToken.None).ConfigureAwait(false);
+            cleanup = "The Job was deleted (foreground propagation), so it does not go on running untracked.";
+        }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException or KubernetesException or TimeoutException or OperationCanceledException)
+        {
+            cleanup = $"Deleting the Job failed too ({Describe(ex)}): it may still be running. Delete it with: kubectl delete job {JobName} -n {Namespace}";
+        }
+
+        var reason = $"Lost track of Job {Namespace}/{JobName}: {what}. {cleanup}";
+        KubernetesLog.WatchLost(_launch.Logger, reason);
+        return new ProjectExit(false, Reason: reason);
+    }
+
+    /// <summary>Errors a new watch may get past: transport, stream and server-side (5xx, 429, 408, 410) ones.</summary>
+    private static bool IsRetryable(Exception ex) => ex switch
+    {
+        WatchStreamException => true,
+        HttpOperationException http => IsRetryableStatus((int)http.Response.StatusCode),
+        KubernetesException k8s => k8s.Status?.Code is not { } code || IsRetryableStatus(code),
+        HttpRequestException or IOException or TimeoutException or System.Text.Json.JsonException => true,
+        OperationCanceledException => true, // the HTTP client's own timeout (the monitor's token is checked by the caller)
+        _ => false,
+    };
+
+    private static bool IsRetryableStatus(int status) => status is >= 500 or 408 or 410 or 429;
+
+    private static bool IsGone(Exception ex) => ex switch
+    {
+        HttpOperationException http => http.Response.StatusCode == System.Net.HttpStatusCode.Gone,
+        KubernetesException k8s => k8s.Status?.Code == 410,
+        _ => false,
+    };
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        HttpOperationException http => $"HTTP {(int)http.Response.StatusCode} {(http.Response.Content ?? "").Trim().Split('\n')[0]}",
+        KubernetesException { Status: { } status } => $"watch ERROR event {status.Code} {status.Reason}: {status.Message}",
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
 
     /// <summary>MLflow's <c>_update_status</c>: the terminal outcome, or <see langword="null"/> while the Job runs.</summary>
     private ProjectExit? Observe(V1Job job)
@@ -294,6 +421,9 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     }
 }
 
+/// <summary>An error the watch client reported through its error callback (an ERROR event, an unreadable line).</summary>
+internal sealed class WatchStreamException(Exception inner) : Exception(inner.Message, inner);
+
 /// <summary>Log messages of the Kubernetes backend.</summary>
 internal static partial class KubernetesLog
 {
@@ -326,6 +456,15 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 7110, Level = LogLevel.Information, Message = "No usable kubeconfig ({Error}); using the in-cluster configuration.")]
     public static partial void InCluster(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 7112, Level = LogLevel.Warning, Message = "Watching Job {JobName} failed ({Failures} of {MaxFailures} in a row: {Error}); re-listing and watching again in {Delay}.")]
+    public static partial void WatchRetrying(ILogger logger, string jobName, int failures, int maxFailures, string error, TimeSpan delay);
+
+    [LoggerMessage(EventId = 7113, Level = LogLevel.Information, Message = "The watch of Job {JobName} expired (410 Gone); re-listing.")]
+    public static partial void WatchGone(ILogger logger, string jobName);
+
+    [LoggerMessage(EventId = 7114, Level = LogLevel.Error, Message = "{Reason}")]
+    public static partial void WatchLost(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 7111, Level = LogLevel.Information, Message = "=== Building and pushing the project image {Repository} ===")]
     public static partial void Building(ILogger logger, string repository);

@@ -45,6 +45,16 @@ public sealed class KubernetesProjectBackend : ProjectBackend
     /// <summary>How long one watch of the Job lasts before its pods are checked again (MLflow polls every 5 s). Default 5 s.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How many watch failures in a row (connection dropped, HTTP 5xx/429, stream cut mid-event, 410 Gone) are tolerated:
+    /// after each one the Job is re-listed and watched again after a backoff; reaching this number deletes the Job and ends
+    /// the run FAILED with the last error. A non-transient refusal (401, 403, 404…) ends it at once. Default 5.
+    /// </summary>
+    public int MaxWatchFailures { get; init; } = 5;
+
+    /// <summary>The wait before re-watching after the first failure, doubled after each further one (at most 30 s). Default 1 s.</summary>
+    public TimeSpan WatchRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The docker executable used to build and push the project image. Default <c>docker</c>.</summary>
     public string DockerExecutable { get; init; } = "docker";
 
@@ -67,6 +77,16 @@ public sealed class KubernetesProjectBackend : ProjectBackend
         if (PollInterval < TimeSpan.Zero)
         {
             throw new ArgumentException("KubernetesProjectBackend.PollInterval must not be negative.", nameof(options));
+        }
+
+        if (MaxWatchFailures < 1)
+        {
+            throw new ArgumentException($"KubernetesProjectBackend.MaxWatchFailures is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more.", nameof(options));
+        }
+
+        if (WatchRetryDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentException("KubernetesProjectBackend.WatchRetryDelay must not be negative.", nameof(options));
         }
 
         _ = await KubernetesJobRenderer.LoadTemplateAsync(Config.JobTemplatePath, cancellationToken).ConfigureAwait(false);
@@ -145,7 +165,7 @@ public sealed class KubernetesProjectBackend : ProjectBackend
             throw;
         }
 
-        return new KubernetesJobExecution(client, launch, jobName, jobNamespace, project.Name!, TimeProvider, PollInterval, Config.PendingTimeout);
+        return new KubernetesJobExecution(client, launch, jobName, jobNamespace, project.Name!, TimeProvider, PollInterval, Config.PendingTimeout, MaxWatchFailures, WatchRetryDelay);
 
         static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
         static string? DigestOf(string reference) => reference.IndexOf('@', StringComparison.Ordinal) is var at and >= 0 ? reference[(at + 1)..] : null;

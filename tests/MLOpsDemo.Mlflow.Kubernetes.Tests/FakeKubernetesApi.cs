@@ -17,6 +17,7 @@ internal sealed class FakeKubernetesApi : IDisposable
     public const string Namespace = "mlflow";
     private readonly Guid _watchMapping = Guid.NewGuid();
     private readonly Guid _podsMapping = Guid.NewGuid();
+    private readonly Guid _listMapping = Guid.NewGuid();
 
     public FakeKubernetesApi(string jobName, string container)
     {
@@ -51,12 +52,70 @@ internal sealed class FakeKubernetesApi : IDisposable
             body.Append(new JsonObject { ["type"] = type, ["object"] = job }.ToJsonString()).Append('\n');
         }
 
-        Server.Given(Request.Create().WithPath($"/apis/batch/v1/namespaces/{Namespace}/jobs").UsingGet()
-                .WithParam("watch", "true").WithParam("fieldSelector", "metadata.name=" + JobName))
+        Server.Given(WatchRequest())
             .WithGuid(_watchMapping)
+            .AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
                 .WithBody(body.ToString()).WithDelay(TimeSpan.FromMilliseconds(20)));
     }
+
+    /// <summary>The answer to the next Job watches: this raw body (e.g. a stream cut mid-event) with this status.</summary>
+    public void WatchJobRaw(string body, int status = 200) =>
+        Server.Given(WatchRequest())
+            .WithGuid(_watchMapping)
+            .AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body).WithDelay(TimeSpan.FromMilliseconds(20)));
+
+    /// <summary>The next Job watches fail: the connection closes without a response.</summary>
+    public void WatchJobDropsConnection() =>
+        Server.Given(WatchRequest())
+            .WithGuid(_watchMapping)
+            .AtPriority(1)
+            .RespondWith(Response.Create().WithFault(WireMock.ResponseBuilders.FaultType.EMPTY_RESPONSE));
+
+    /// <summary>An API server Status body (what it answers with errors and sends in ERROR watch events).</summary>
+    public static JsonObject Status(int code, string reason, string message) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["metadata"] = new JsonObject(),
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    };
+
+    /// <summary>The answer to the (non-watch) list of the Job, as <c>GET …/jobs?fieldSelector=metadata.name=…</c>.</summary>
+    public void JobList(int resourceVersion, params JsonObject[] jobs)
+    {
+        var list = new JsonObject
+        {
+            ["apiVersion"] = "batch/v1",
+            ["kind"] = "JobList",
+            ["metadata"] = new JsonObject { ["resourceVersion"] = resourceVersion.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            ["items"] = new JsonArray([.. jobs]),
+        };
+        Server.Given(Request.Create().WithPath($"/apis/batch/v1/namespaces/{Namespace}/jobs").UsingGet()
+                .WithParam("fieldSelector", "metadata.name=" + JobName))
+            .WithGuid(_listMapping)
+            .AtPriority(100) // below the watch mapping, which also matches (it adds watch=true)
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(list.ToJsonString()));
+    }
+
+    /// <summary>The requests that listed (not watched) the Job.</summary>
+    public List<WireMock.Logging.ILogEntry> ListRequests() =>
+        [.. Requests("GET", "/jobs").Where(e => !IsWatch(e))];
+
+    /// <summary>The requests that watched the Job.</summary>
+    public List<WireMock.Logging.ILogEntry> WatchRequests() =>
+        [.. Requests("GET", "/jobs").Where(IsWatch)];
+
+    private static bool IsWatch(WireMock.Logging.ILogEntry entry) =>
+        entry.RequestMessage.Query is { } query && query.TryGetValue("watch", out var watch) && watch.Contains("true");
+
+    private IRequestBuilder WatchRequest() =>
+        Request.Create().WithPath($"/apis/batch/v1/namespaces/{Namespace}/jobs").UsingGet()
+            .WithParam("watch", "true").WithParam("fieldSelector", "metadata.name=" + JobName);
 
     /// <summary>The answer to the pod list of the Job.</summary>
     public void Pods(params JsonObject[] pods)

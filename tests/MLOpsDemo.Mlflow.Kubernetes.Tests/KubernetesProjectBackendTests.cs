@@ -37,7 +37,7 @@ public sealed class KubernetesProjectBackendTests : IDisposable
         _folder.Dispose();
     }
 
-    private KubernetesProjectBackend Backend(TimeSpan? pendingTimeout = null, string? image = Image) =>
+    private KubernetesProjectBackend Backend(TimeSpan? pendingTimeout = null, string? image = Image, int maxWatchFailures = 5) =>
         new(new KubernetesBackendConfig
         {
             JobTemplatePath = TestData.PathOf("job-template-basic.yaml"),
@@ -49,6 +49,7 @@ public sealed class KubernetesProjectBackendTests : IDisposable
             ClientConfiguration = _api.Configuration,
             TimeProvider = _time,
             PollInterval = TimeSpan.Zero,
+            MaxWatchFailures = maxWatchFailures,
         };
 
     private ProjectRunOptions Options(ProjectBackend backend) => new()
@@ -268,5 +269,99 @@ public sealed class KubernetesProjectBackendTests : IDisposable
 
         var failed = Assert.Single(runs);
         Assert.Equal(RunStatus.Failed, failed.Info.Status);
+    }
+
+    [Fact]
+    public async Task Watch_that_drops_mid_run_is_resumed_and_the_run_finishes_when_the_job_succeeds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string Started = "2026-12-03T09:17:28Z";
+
+        // The first watch sees the Job start, then the stream is cut in the middle of the next event.
+        _api.WatchJobRaw(Line("MODIFIED", _api.Job(startTime: Started, resourceVersion: 2)) + "{\"type\":\"MODIFIED\",\"object\":{\"apiVersion\":\"batch/v1\",\"kind\":\"Jo");
+        _api.JobList(5, _api.Job(startTime: Started, resourceVersion: 4));
+        _api.Pods(_api.Pod("Running", FakeKubernetesApi.Running()));
+        _api.Log("epoch 0: loss=0.6667\n");
+        using var client = _folder.Client();
+
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(Backend()), ct);
+        await TestData.Until(() => _logger.Messages.Any(m => m.Contains("failed (1 of 5 in a row: JsonException", StringComparison.Ordinal)), () => "the cut stream is reported: " + string.Join(" | ", _logger.Messages));
+        Assert.Equal(RunStatus.Running, submitted.Status);
+
+        // Then the connection drops: retried again, after a longer backoff (1 s, then 2 s on the fake clock).
+        _api.WatchJobDropsConnection();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await TestData.Until(() => _logger.Messages.Any(m => m.Contains("failed (2 of 5 in a row", StringComparison.Ordinal) && m.Contains("00:00:02", StringComparison.Ordinal)), () => "the dropped connection is reported: " + string.Join(" | ", _logger.Messages));
+        Assert.False(submitted.WaitAsync(ct).IsCompleted, "A dropped watch must not end the run while the Job runs.");
+        Assert.Equal(RunStatus.Running, (await client.Runs.GetAsync(submitted.RunId, ct)).Info.Status);
+
+        // The API server is back; the Job succeeds.
+        _api.WatchJob(("MODIFIED", _api.Job(startTime: Started, conditions: FakeKubernetesApi.Condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"), resourceVersion: 6)));
+        _api.Pods(_api.Pod("Succeeded", FakeKubernetesApi.Terminated(0)));
+        var result = await AdvanceUntilEndedAsync(submitted);
+
+        Assert.Equal(RunStatus.Finished, result.Status);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(RunStatus.Finished, (await client.Runs.GetAsync(result.RunId, ct)).Info.Status);
+        Assert.True(_api.ListRequests().Count >= 2, "Each resumption re-lists the Job.");
+        Assert.Contains(_api.WatchRequests(), r => r.RequestMessage.Query!.TryGetValue("resourceVersion", out var rv) && rv.Single() == "5"); // watched on from the list's version
+        Assert.Empty(_api.Requests("DELETE", "/jobs/" + JobName));
+    }
+
+    [Fact]
+    public async Task Watch_expired_with_410_gone_re_lists_the_job_and_sees_it_complete()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJobRaw(Line("ADDED", _api.Job()) + Line("ERROR", FakeKubernetesApi.Status(410, "Expired", "too old resource version: 1 (7)")));
+        _api.JobList(8, _api.Job(startTime: "2026-12-03T09:17:28Z", conditions: FakeKubernetesApi.Condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods"), resourceVersion: 8));
+        _api.Pods(_api.Pod("Succeeded", FakeKubernetesApi.Terminated(0)));
+        using var client = _folder.Client();
+
+        var result = await client.Projects.RunAsync(_folder.Project(Project), Options(Backend()), ct);
+
+        Assert.True(result.Status == RunStatus.Finished, result.FailureReason + " | " + string.Join(" | ", _logger.Messages));
+        Assert.Single(_api.WatchRequests());
+        Assert.Single(_api.ListRequests());
+        Assert.Contains(_logger.Messages, m => m.Contains("410 Gone", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Repeated_watch_failures_fail_the_run_clearly_and_delete_the_job()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJobRaw(FakeKubernetesApi.Status(503, "ServiceUnavailable", "the server is currently unable to handle the request").ToJsonString(), status: 503);
+        _api.JobList(5, _api.Job(startTime: "2026-12-03T09:17:28Z", resourceVersion: 4));
+        using var client = _folder.Client();
+
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(Backend(maxWatchFailures: 3)), ct);
+        var result = await AdvanceUntilEndedAsync(submitted);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.Equal(RunStatus.Failed, (await client.Runs.GetAsync(result.RunId, ct)).Info.Status);
+        Assert.True(result.FailureReason!.StartsWith($"Lost track of Job mlflow/{JobName}: watching it failed 3 times in a row (KubernetesProjectBackend.MaxWatchFailures = 3); last error: HTTP 503", StringComparison.Ordinal), result.FailureReason);
+        Assert.Contains("The Job was deleted", result.FailureReason, StringComparison.Ordinal);
+        Assert.Equal(3, _api.WatchRequests().Count);
+        var delete = Assert.Single(_api.Requests("DELETE", "/jobs/" + JobName));
+        Assert.Equal("Foreground", delete.RequestMessage.Query!["propagationPolicy"].Single());
+    }
+
+    private static string Line(string type, JsonNode value) => new JsonObject { ["type"] = type, ["object"] = value }.ToJsonString() + "\n";
+
+    /// <summary>Moves the fake clock a second at a time (past the watch backoffs) until the run has ended.</summary>
+    private async Task<ProjectRunResult> AdvanceUntilEndedAsync(SubmittedRun submitted)
+    {
+        var ended = submitted.WaitAsync(TestContext.Current.CancellationToken);
+        await TestData.Until(
+            () =>
+            {
+                if (!ended.IsCompleted)
+                {
+                    _time.Advance(TimeSpan.FromSeconds(1));
+                }
+
+                return ended.IsCompleted;
+            },
+            "the run has ended");
+        return await ended;
     }
 }

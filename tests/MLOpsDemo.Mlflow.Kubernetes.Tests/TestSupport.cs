@@ -55,14 +55,17 @@ internal static class TestData
     }
 
     /// <summary>Polls a condition of the system under test (no wall-clock assertion: it only bounds a hang).</summary>
-    public static async Task Until(Func<bool> condition, string what)
+    public static async Task Until(Func<bool> condition, string what) => await Until(condition, () => what);
+
+    /// <summary>As <see cref="Until(Func{bool}, string)"/>, with the description computed when it times out (e.g. with the log so far).</summary>
+    public static async Task Until(Func<bool> condition, Func<string> what)
     {
         for (var i = 0; i < 3000 && !condition(); i++)
         {
             await Task.Delay(10, TestContext.Current.CancellationToken);
         }
 
-        Assert.True(condition(), "Timed out waiting until " + what);
+        Assert.True(condition(), "Timed out waiting until " + what());
     }
 }
 
