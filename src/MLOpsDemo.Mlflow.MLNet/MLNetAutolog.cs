@@ -8,7 +8,7 @@ namespace MLOpsDemo.Mlflow.MLNet;
 
 #pragma warning disable SA1402 // the session, its options and its entry point belong together
 
-/// <summary>What <see cref="MLNetAutologExtensions.AutologToMlflow"/> records.</summary>
+/// <summary>What <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/> records.</summary>
 public sealed record MLNetAutologOptions
 {
     /// <summary>Log the estimator chain's settings as params on <see cref="MLNetAutolog.Fit"/>. Default true.</summary>
@@ -37,18 +37,29 @@ public sealed record MLNetAutologOptions
 
     /// <summary>The clock for training durations (tests substitute a fake one). Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// For a session started on a client (<see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>):
+    /// how the runs of the fits are started (experiment, run name, tags). Default: the client's default experiment
+    /// (<c>MLFLOW_EXPERIMENT_NAME</c>/<c>MLFLOW_EXPERIMENT_ID</c>, else <c>0</c>), as <c>StartRunAsync</c> does.
+    /// </summary>
+    public StartRunOptions? RunOptions { get; init; }
 }
 
 /// <summary>
-/// An autologging session for one <see cref="MLContext"/> and one run, from <see cref="MLNetAutologExtensions.AutologToMlflow"/>.
+/// An autologging session for one <see cref="MLContext"/> and one run, from <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/>.
 /// ML.NET has no global hook around <c>Fit</c> or <c>Evaluate</c>, so the session offers pass-through calls that
 /// keep pipelines unchanged: <c>autolog.Fit(pipeline, data)</c> instead of <c>pipeline.Fit(data)</c>, and
 /// <c>autolog.LogEvaluation(mlContext.X.Evaluate(...))</c> around an evaluation. The context's <c>Log</c> event is
 /// the real hook for messages. Dispose the session (<c>await using</c>) to upload the messages and, if asked, the model.
+/// A session started on a client instead of a run records each <see cref="FitAsync"/> into the run active in the
+/// caller's flow or, with none, into a run of its own (see <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>).
 /// Thread-safe.
 /// </summary>
 public sealed class MLNetAutolog : IAsyncDisposable
 {
+    private readonly MlflowClient? _client;
+    private readonly SemaphoreSlim _runGate = new(1, 1);
     private readonly MLContext _mlContext;
     private readonly MLNetAutologOptions _options;
     private readonly object _gate = new();
@@ -60,11 +71,14 @@ public sealed class MLNetAutolog : IAsyncDisposable
     private IDataView? _lastTrainingData;
     private string? _lastLabelColumn;
     private bool _disposed;
+    private MlflowRun? _run;
+    private bool _ownsRun;
 
-    internal MLNetAutolog(MLContext mlContext, MlflowRun run, MLNetAutologOptions options)
+    internal MLNetAutolog(MLContext mlContext, MlflowRun? run, MlflowClient? client, MLNetAutologOptions options)
     {
         _mlContext = mlContext;
-        Run = run;
+        _run = run;
+        _client = client;
         _options = options;
         if (options.LogMessages)
         {
@@ -72,8 +86,11 @@ public sealed class MLNetAutolog : IAsyncDisposable
         }
     }
 
-    /// <summary>The run the session records into.</summary>
-    public MlflowRun Run { get; }
+    /// <summary>
+    /// The run the session records into: the run it was started on; for a session started on a client, the run of the
+    /// last fit (<see langword="null"/> before the first one).
+    /// </summary>
+    public MlflowRun? Run => Volatile.Read(ref _run);
 
     /// <summary>The last model fitted through <see cref="Fit"/>, or <see langword="null"/>.</summary>
     public ITransformer? LastModel
@@ -100,25 +117,112 @@ public sealed class MLNetAutolog : IAsyncDisposable
     /// <param name="estimator">The estimator or chain, unchanged.</param>
     /// <param name="trainingData">The training data.</param>
     /// <returns>What <c>Fit</c> returned.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// The session was started on a client and no run is active in the caller's flow (starting one is asynchronous:
+    /// use <see cref="FitAsync"/>), or the run a previous <see cref="FitAsync"/> started is still open.
+    /// </exception>
     public TTransformer Fit<TTransformer>(IEstimator<TTransformer> estimator, IDataView trainingData)
         where TTransformer : ITransformer
     {
         ArgumentNullException.ThrowIfNull(estimator);
         ArgumentNullException.ThrowIfNull(trainingData);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_client is not null)
+        {
+            lock (_gate)
+            {
+                if (_ownsRun && _run is { IsEnded: false })
+                {
+                    throw new InvalidOperationException($"The run {_run.RunId} the previous FitAsync started is still open: call FitAsync (it ends that run first), or dispose the session.");
+                }
+
+                var active = _client.ActiveRun
+                    ?? throw new InvalidOperationException("This autologging session was started on a client, and no run is active: use 'await autolog.FitAsync(estimator, data)', which starts a run for the fit, or start a run first (client.StartRunAsync) and Fit records into it.");
+                UseRun(active, owned: false);
+            }
+        }
+
+        return RecordFit(Run!, estimator, trainingData);
+    }
+
+    /// <summary>
+    /// <see cref="Fit"/> for any session. On a session started on a client it first ends the run its previous fit
+    /// started (FINISHED, after uploading its messages and, with <see cref="MLNetAutologOptions.LogModel"/>, its model),
+    /// then records into the run active in the caller's flow, or starts a run (<see cref="MLNetAutologOptions.RunOptions"/>)
+    /// that stays open for <see cref="LogEvaluation"/> and <see cref="LogCrossValidation"/> until the next fit or the
+    /// end of the session. If the fit throws, a run it started ends FAILED.
+    /// </summary>
+    /// <typeparam name="TTransformer">The fitted transformer type.</typeparam>
+    /// <param name="estimator">The estimator or chain, unchanged.</param>
+    /// <param name="trainingData">The training data.</param>
+    /// <param name="cancellationToken">Cancels ending the previous run and starting the new one (not the fit).</param>
+    /// <returns>What <c>Fit</c> returned.</returns>
+    public async Task<TTransformer> FitAsync<TTransformer>(IEstimator<TTransformer> estimator, IDataView trainingData, CancellationToken cancellationToken = default)
+        where TTransformer : ITransformer
+    {
+        ArgumentNullException.ThrowIfNull(estimator);
+        ArgumentNullException.ThrowIfNull(trainingData);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_client is null)
+        {
+            return RecordFit(Run!, estimator, trainingData);
+        }
+
+        MlflowRun run;
+        bool owned;
+        await _runGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FinishRunAsync(RunStatus.Finished, cancellationToken).ConfigureAwait(false);
+            var active = _client.ActiveRun;
+            owned = active is null;
+            run = active ?? await _client.StartRunAsync((_options.RunOptions ?? new StartRunOptions()) with { Nested = false }, cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                UseRun(run, owned);
+            }
+        }
+        finally
+        {
+            _runGate.Release();
+        }
+
+        try
+        {
+            return RecordFit(run, estimator, trainingData);
+        }
+        catch (Exception) when (owned)
+        {
+            await _runGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await FinishRunAsync(RunStatus.Failed, CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _runGate.Release();
+            }
+
+            throw;
+        }
+    }
+
+    private TTransformer RecordFit<TTransformer>(MlflowRun run, IEstimator<TTransformer> estimator, IDataView trainingData)
+        where TTransformer : ITransformer
+    {
         var fit = Interlocked.Increment(ref _fits);
         if (_options.LogParams)
         {
-            LogParams(EstimatorParams.Read(estimator), fit);
+            LogParams(run, EstimatorParams.Read(estimator), fit);
         }
 
         var started = _options.TimeProvider.GetTimestamp();
         var model = estimator.Fit(trainingData);
         var elapsed = _options.TimeProvider.GetElapsedTime(started);
-        Run.LogMetric("training_duration_seconds", elapsed.TotalSeconds, step: fit - 1);
+        run.LogMetric("training_duration_seconds", elapsed.TotalSeconds, step: fit - 1);
         if (trainingData.GetRowCount() is { } rows)
         {
-            Run.LogMetric("training_rows", rows, step: fit - 1);
+            run.LogMetric("training_rows", rows, step: fit - 1);
         }
 
         lock (_gate)
@@ -145,7 +249,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Run.LogMetrics(MLNetMetrics.ToMlflowMetrics(metrics, prefix), step);
+        TargetRun().LogMetrics(MLNetMetrics.ToMlflowMetrics(metrics, prefix), step);
         return metrics;
     }
 
@@ -164,12 +268,13 @@ public sealed class MLNetAutolog : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(prefix);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        var run = TargetRun();
         var sums = new Dictionary<string, (double Sum, int Count)>(StringComparer.Ordinal);
         var order = new List<string>();
         foreach (var fold in results)
         {
             var metrics = MLNetMetrics.ToMlflowMetrics(fold.Metrics, prefix);
-            Run.LogMetrics(metrics, step: fold.Fold);
+            run.LogMetrics(metrics, step: fold.Fold);
             foreach (var (name, value) in metrics)
             {
                 if (!sums.TryGetValue(name, out var entry))
@@ -181,8 +286,8 @@ public sealed class MLNetAutolog : IAsyncDisposable
             }
         }
 
-        Run.LogMetrics(order.Select(name => KeyValuePair.Create(prefix + "mean_" + name[prefix.Length..], sums[name].Sum / sums[name].Count)));
-        Run.LogParam(prefix + "folds", results.Count);
+        run.LogMetrics(order.Select(name => KeyValuePair.Create(prefix + "mean_" + name[prefix.Length..], sums[name].Sum / sums[name].Count)));
+        run.LogParam(prefix + "folds", results.Count);
         return results;
     }
 
@@ -192,13 +297,19 @@ public sealed class MLNetAutolog : IAsyncDisposable
     {
         lock (_gate)
         {
-            return _droppedMessages == 0
-                ? _messages.ToString()
-                : _messages + string.Create(CultureInfo.InvariantCulture, $"... {_droppedMessages} more messages not kept (MLNetAutologOptions.MaxMessageCharacters).\n");
+            return GetMessagesCore();
         }
     }
 
-    /// <summary>Stops listening, uploads the messages, logs the model when asked and flushes the run.</summary>
+    private string GetMessagesCore() =>
+        _droppedMessages == 0
+            ? _messages.ToString()
+            : _messages + string.Create(CultureInfo.InvariantCulture, $"... {_droppedMessages} more messages not kept (MLNetAutologOptions.MaxMessageCharacters).\n");
+
+    /// <summary>
+    /// Stops listening, uploads the messages, logs the model when asked and flushes the run; a run the session started
+    /// (on a client) is ended FINISHED.
+    /// </summary>
     /// <returns>A task that completes when everything is sent.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -211,31 +322,115 @@ public sealed class MLNetAutolog : IAsyncDisposable
         if (_options.LogMessages)
         {
             _mlContext.Log -= OnLog;
-            var text = GetMessages();
-            if (text.Length > 0)
-            {
-                await Run.LogTextAsync(text, _options.MessagesArtifactPath).ConfigureAwait(false);
-            }
         }
 
+        await _runGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await FinishRunAsync(RunStatus.Finished, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _runGate.Release();
+        }
+    }
+
+    /// <summary>Makes <paramref name="run"/> the target; a new run starts its own params and fit count. Called under <c>_gate</c>.</summary>
+    private void UseRun(MlflowRun run, bool owned)
+    {
+        if (!ReferenceEquals(_run, run))
+        {
+            _params.Clear();
+            _fits = 0;
+            _lastModel = null;
+            _lastTrainingData = null;
+            _lastLabelColumn = null;
+        }
+
+        Volatile.Write(ref _run, run);
+        _ownsRun = owned;
+    }
+
+    /// <summary>The run evaluations go to.</summary>
+    private MlflowRun TargetRun()
+    {
+        if (Run is { } run)
+        {
+            return run;
+        }
+
+        var active = _client?.ActiveRun
+            ?? throw new InvalidOperationException("This autologging session was started on a client and has recorded no fit yet, and no run is active: evaluations go to the run of the last FitAsync; fit first, or start a run (client.StartRunAsync).");
+        lock (_gate)
+        {
+            UseRun(active, owned: false);
+        }
+
+        return active;
+    }
+
+    /// <summary>
+    /// Uploads the messages and (when asked) the last model to the current run and flushes it; a run the session
+    /// started is ended with <paramref name="status"/> and let go. Called under <c>_runGate</c>.
+    /// </summary>
+    private async Task FinishRunAsync(RunStatus status, CancellationToken cancellationToken)
+    {
+        MlflowRun? run;
+        bool owned;
         ITransformer? model;
         IDataView? data;
         string? label;
+        string text;
         lock (_gate)
         {
-            (model, data, label) = (_lastModel, _lastTrainingData, _lastLabelColumn);
+            (run, owned, model, data, label) = (_run, _ownsRun, _lastModel, _lastTrainingData, _lastLabelColumn);
+            text = GetMessagesCore();
+            _messages.Clear();
+            _droppedMessages = 0;
         }
 
-        if (_options.LogModel && model is not null && data is not null)
+        if (run is null || run.IsEnded)
         {
-            var modelOptions = _options.ModelOptions?.Invoke(data) ?? new MLNetModelOptions { InputData = data, ExcludeColumns = label is null ? null : [label] };
-            LoggedModel = await Run.LogMLNetModelAsync(_mlContext, model, modelOptions with { InputData = data }).ConfigureAwait(false);
+            return;
         }
 
-        await Run.FlushAsync().ConfigureAwait(false);
+        try
+        {
+            if (_options.LogMessages && text.Length > 0)
+            {
+                await run.LogTextAsync(text, _options.MessagesArtifactPath, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_options.LogModel && status == RunStatus.Finished && model is not null && data is not null)
+            {
+                var modelOptions = _options.ModelOptions?.Invoke(data) ?? new MLNetModelOptions { InputData = data, ExcludeColumns = label is null ? null : [label] };
+                LoggedModel = await run.LogMLNetModelAsync(_mlContext, model, modelOptions with { InputData = data }, cancellationToken).ConfigureAwait(false);
+            }
+
+            await run.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (owned)
+            {
+                await run.EndAsync(status, CancellationToken.None).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _ownsRun = false;
+                }
+            }
+        }
     }
 
-    private void LogParams(IReadOnlyList<KeyValuePair<string, string>> values, int fit)
+    private static void LogParams(MlflowRun run, List<KeyValuePair<string, string>> fresh)
+    {
+        if (fresh.Count > 0)
+        {
+            run.LogParams(fresh);
+        }
+    }
+
+    private void LogParams(MlflowRun run, IReadOnlyList<KeyValuePair<string, string>> values, int fit)
     {
         var fresh = new List<KeyValuePair<string, string>>();
         lock (_gate)
@@ -258,10 +453,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
             }
         }
 
-        if (fresh.Count > 0)
-        {
-            Run.LogParams(fresh);
-        }
+        LogParams(run, fresh);
     }
 
     private void OnLog(object? sender, LoggingEventArgs e)
@@ -299,13 +491,13 @@ public static class MLNetAutologExtensions
     /// </summary>
     /// <param name="mlContext">The context the pipeline is built from.</param>
     /// <param name="run">The run to record into.</param>
-    /// <param name="options">What to record; <see langword="null"/> for the defaults.</param>
+    /// <param name="options">What to record.</param>
     /// <returns>The session; dispose it to upload the messages (and the model).</returns>
-    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run, MLNetAutologOptions? options = null)
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run, MLNetAutologOptions options)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(run);
-        options ??= new MLNetAutologOptions();
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxMessageCharacters, nameof(options));
         ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
         if (run.IsEnded)
@@ -313,6 +505,50 @@ public static class MLNetAutologExtensions
             throw new ArgumentException($"Run {run.RunId} has ended; start autologging on an active run.", nameof(run));
         }
 
-        return new MLNetAutolog(mlContext, run, options);
+        return new MLNetAutolog(mlContext, run, null, options);
     }
+
+    /// <summary>
+    /// Starts recording this context's training into <paramref name="run"/> with the default options: see
+    /// <see cref="AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/>.
+    /// </summary>
+    /// <param name="mlContext">The context the pipeline is built from.</param>
+    /// <param name="run">The run to record into.</param>
+    /// <returns>The session; dispose it to upload the messages (and the model).</returns>
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run) => AutologToMlflow(mlContext, run, new MLNetAutologOptions());
+
+    /// <summary>
+    /// Starts autologging without a run, as Python's <c>mlflow.autolog()</c>: each <see cref="MLNetAutolog.FitAsync"/>
+    /// records into the run active in the caller's flow or, when there is none, starts a run
+    /// (<see cref="MLNetAutologOptions.RunOptions"/>, default: the client's default experiment) that receives the fit,
+    /// the evaluations and cross-validations that follow, the messages and (with <see cref="MLNetAutologOptions.LogModel"/>)
+    /// the model, and ends FINISHED at the next fit or when the session is disposed (FAILED if the fit throws).
+    /// <code>
+    /// await using var autolog = mlContext.AutologToMlflow(client);
+    /// var model = await autolog.FitAsync(pipeline, split.TrainSet);
+    /// autolog.LogEvaluation(mlContext.BinaryClassification.Evaluate(model.Transform(split.TestSet)));
+    /// </code>
+    /// </summary>
+    /// <param name="mlContext">The context the pipeline is built from.</param>
+    /// <param name="client">The client the runs go to.</param>
+    /// <param name="options">What to record and how runs start.</param>
+    /// <returns>The session; dispose it to end the last run.</returns>
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowClient client, MLNetAutologOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxMessageCharacters, nameof(options));
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
+        return new MLNetAutolog(mlContext, null, client, options);
+    }
+
+    /// <summary>
+    /// Starts autologging without a run, with the default options: see
+    /// <see cref="AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>.
+    /// </summary>
+    /// <param name="mlContext">The context the pipeline is built from.</param>
+    /// <param name="client">The client the runs go to.</param>
+    /// <returns>The session; dispose it to end the last run.</returns>
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowClient client) => AutologToMlflow(mlContext, client, new MLNetAutologOptions());
 }

@@ -93,6 +93,97 @@ public class MLNetAutologTests
         Assert.Throws<ArgumentException>(() => new MLContext().AutologToMlflow(run));
     }
 
+    [Fact]
+    public async Task Without_a_run_each_fit_gets_its_own_run_which_takes_the_evaluation_and_ends_at_the_next_fit_or_at_dispose()
+    {
+        using var store = new LocalStore();
+        var ml = new MLContext(seed: 1);
+        var split = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(Blobs(160)), testFraction: 0.25, seed: 1);
+        var options = new MLNetAutologOptions { RunOptions = new StartRunOptions { ExperimentName = "mlnet-autolog-client" }, LogModel = true, TimeProvider = new FakeTimeProvider() };
+
+        string first, second;
+        var session = ml.AutologToMlflow(store.Client, options);
+        await using (session)
+        {
+            Assert.Null(session.Run);
+            Assert.Contains("fit first", Assert.Throws<InvalidOperationException>(() => session.LogEvaluation(new object())).Message, StringComparison.Ordinal);
+            Assert.Contains("FitAsync", Assert.Throws<InvalidOperationException>(() => session.Fit(BinaryPipeline(ml), split.TrainSet)).Message, StringComparison.Ordinal);
+
+            var model1 = await session.FitAsync(BinaryPipeline(ml, l2: 0.1f), split.TrainSet, Ct);
+            first = session.Run!.RunId;
+            session.LogEvaluation(ml.BinaryClassification.Evaluate(model1.Transform(split.TestSet)));
+            Assert.Equal(RunStatus.Running, (await store.Client.Runs.GetAsync(first, Ct)).Info.Status);
+
+            var model2 = await session.FitAsync(BinaryPipeline(ml, l2: 0.5f), split.TrainSet, Ct);
+            second = session.Run!.RunId;
+            Assert.NotEqual(first, second);
+            Assert.Equal(RunStatus.Finished, (await store.Client.Runs.GetAsync(first, Ct)).Info.Status); // ended by the next fit
+            session.LogEvaluation(ml.BinaryClassification.Evaluate(model2.Transform(split.TestSet)), prefix: "test_");
+            Assert.Null(store.Client.ActiveRun); // the session's runs are not the caller's active run
+        }
+
+        var run1 = await store.Client.Runs.GetAsync(first, Ct);
+        var run2 = await store.Client.Runs.GetAsync(second, Ct);
+        Assert.Equal(RunStatus.Finished, run2.Info.Status);
+        var experiment = await store.Client.Experiments.GetByNameAsync("mlnet-autolog-client", Ct);
+        Assert.Equal([experiment!.ExperimentId, experiment.ExperimentId], new[] { run1.Info.ExperimentId, run2.Info.ExperimentId });
+
+        // Each run has its own fit: params without _fit<n> suffixes, its own evaluation, its messages and its model.
+        Assert.Equal("0.1", run1.Data.Params["sdcalogisticregressionbinarytrainer__l2_regularization"]);
+        Assert.Equal("0.5", run2.Data.Params["sdcalogisticregressionbinarytrainer__l2_regularization"]);
+        Assert.Contains(run1.Data.Metrics, m => m.Key == "accuracy");
+        Assert.DoesNotContain(run1.Data.Metrics, m => m.Key == "test_accuracy");
+        Assert.Contains(run2.Data.Metrics, m => m.Key == "test_accuracy");
+        Assert.DoesNotContain(run2.Data.Metrics, m => m.Key == "accuracy");
+        foreach (var runId in new[] { first, second })
+        {
+            var log = await store.Client.Artifacts.DownloadAsync(runId, "mlnet/training_log.txt", Path.Combine(store.Path, "log-" + runId), Ct);
+            Assert.Contains("SdcaTrainerBase", await File.ReadAllTextAsync(log, Ct), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(second, session.LoggedModel!.Logged.RunId);
+    }
+
+    [Fact]
+    public async Task Without_a_run_a_fit_records_into_the_callers_active_run_and_leaves_it_open()
+    {
+        using var store = new LocalStore();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Blobs(80));
+        await using var run = await store.Client.StartRunAsync(new StartRunOptions { ExperimentName = "mlnet-autolog-client" }, Ct);
+
+        await using (var session = ml.AutologToMlflow(store.Client))
+        {
+            session.Fit(BinaryPipeline(ml, l2: 0.3f), data); // synchronous: there is a run to record into
+            Assert.Same(run, session.Run);
+            await session.FitAsync(BinaryPipeline(ml, l2: 0.3f), data, Ct);
+            Assert.Same(run, session.Run);
+        }
+
+        Assert.False(run.IsEnded);
+        var stored = await store.Client.Runs.GetAsync(run.RunId, Ct);
+        Assert.Equal(RunStatus.Running, stored.Info.Status);
+        Assert.Equal("0.3", stored.Data.Params["sdcalogisticregressionbinarytrainer__l2_regularization"]);
+        var durations = await store.Client.Runs.GetMetricHistoryAsync(run.RunId, "training_duration_seconds", cancellationToken: Ct).ToListAsync(Ct);
+        Assert.Equal([0L, 1L], durations.Select(d => d.Step).Order());
+    }
+
+    [Fact]
+    public async Task Without_a_run_a_fit_that_throws_ends_its_run_failed()
+    {
+        using var store = new LocalStore();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Blobs(40));
+        var broken = ml.Transforms.Concatenate("Features", "X1", "Missing").Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression());
+
+        await using var session = ml.AutologToMlflow(store.Client, new MLNetAutologOptions { RunOptions = new StartRunOptions { ExperimentName = "mlnet-autolog-client" } });
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => session.FitAsync(broken, data, Ct));
+
+        var stored = await store.Client.Runs.GetAsync(session.Run!.RunId, Ct);
+        Assert.Equal(RunStatus.Failed, stored.Info.Status);
+        Assert.Equal("SdcaLogisticRegressionBinaryTrainer", stored.Data.Params["estimator"]); // the settings were recorded before the fit
+    }
+
     /// <summary>Each timestamp read advances the clock by a fixed step, so a duration measured with two reads equals the step.</summary>
     private sealed class SteppingClock(TimeSpan step) : TimeProvider
     {
