@@ -146,7 +146,9 @@ public static partial class MLNetModels
                 throw new ArgumentException($"MLNetModelOptions.ExcludeColumns names {string.Join(", ", missing)}, which InputData does not have (it has {string.Join(", ", MLNetSignature.VisibleColumns(inputData.Schema).Select(c => c.Name))}).", nameof(options));
             }
 
-            inputData = mlContext.Transforms.DropColumns([.. exclude]).Fit(inputData).Transform(inputData);
+            // Cached, so that the view is a root of its own: ML.NET's ONNX converter takes the graph inputs from the
+            // root of the transform chain, which would bring the dropped columns back as graph inputs.
+            inputData = mlContext.Data.Cache(mlContext.Transforms.DropColumns([.. exclude]).Fit(inputData).Transform(inputData));
         }
 
         var inputSchema = inputData.Schema;

@@ -175,11 +175,12 @@ public class ChampionModelTests
         var (v1, expected1) = await RegisterAsync(store, Blobs());
         await store.Client.ModelRegistry.SetAliasAsync(Name, "champion", v1, Ct);
 
-        await using (var onnx = new ChampionModel<BlobRow, BlobPrediction>(store.Client, Name, options: new ChampionModelOptions { Flavor = ServingFlavor.Onnx, PollInterval = Timeout.InfiniteTimeSpan }))
+        // The label was excluded when logging, so the graph's inputs are the features only: a label-less input type feeds it.
+        await using (var onnx = new ChampionModel<BlobFeatures, BlobPrediction>(store.Client, Name, options: new ChampionModelOptions { Flavor = ServingFlavor.Onnx, PollInterval = Timeout.InfiniteTimeSpan }))
         {
             Assert.Equal(ChampionModelPollOutcome.Loaded, (await onnx.StartAsync(Ct)).Outcome);
             Assert.Equal("onnx", onnx.Current!.Flavor);
-            var predicted = onnx.Predict(Probe);
+            var predicted = onnx.Predict(Probe.Select(p => new BlobFeatures { X1 = p.X1, X2 = p.X2 }).ToList());
             Assert.Equal(expected1.Length, predicted.Length);
             for (var i = 0; i < predicted.Length; i++)
             {

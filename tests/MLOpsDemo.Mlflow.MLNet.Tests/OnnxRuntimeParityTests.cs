@@ -27,11 +27,13 @@ public class OnnxRuntimeParityTests
             mlnet = champion.Predict(rows);
         }
 
-        await using (var champion = new ChampionModel<SampleRow, BlobPrediction>(store.Client, "onnx-parity", options: new ChampionModelOptions { Flavor = ServingFlavor.Onnx, PollInterval = Timeout.InfiniteTimeSpan }))
+        // What a service (or Python's pyfunc) feeds: the features only; the label was excluded from the export.
+        await using (var champion = new ChampionModel<BlobFeatures, BlobPrediction>(store.Client, "onnx-parity", options: new ChampionModelOptions { Flavor = ServingFlavor.Onnx, PollInterval = Timeout.InfiniteTimeSpan }))
         {
-            await champion.StartAsync(Data.Ct);
+            var loaded = await champion.StartAsync(Data.Ct);
+            Assert.True(loaded.Outcome == ChampionModelPollOutcome.Loaded, champion.LastError);
             Assert.Equal("onnx", champion.Current!.Flavor);
-            onnx = champion.Predict(rows);
+            onnx = champion.Predict(rows.Select(r => new BlobFeatures { X1 = r.X1, X2 = r.X2 }).ToList());
         }
 
         Assert.Equal(rows.Count, onnx.Length);

@@ -79,6 +79,18 @@ public class PythonInteropTests
         // The library loads the ML.NET model back from the server: same predictions.
         var loaded = await client.Models.LoadMLNetModelAsync($"models:/{name}/1", ml, Ct);
         Assert.Equal(MLNetModelLoggingTests.Probabilities(ml, model, data), MLNetModelLoggingTests.Probabilities(ml, loaded.Transformer, data));
+
+        // With the label excluded, the graph Python runs takes the features only (what a caller has at prediction time).
+        await using (var run = await client.StartRunAsync(new StartRunOptions { ExperimentName = name }, Ct))
+        {
+            await run.LogMLNetModelAsync(ml, model, new MLNetModelOptions { InputData = data, ExcludeColumns = ["Label"], RegisteredModelName = name }, Ct);
+        }
+
+        var excluded = await python.RunAsync(Script, [$"models:/{name}/2"], new Dictionary<string, string> { ["MLFLOW_TRACKING_URI"] = url }, cancellationToken: Ct);
+        Assert.True(excluded.ExitCode == 0, excluded.StandardError);
+        using var excludedJson = JsonDocument.Parse(excluded.LastLine);
+        Assert.Equal(["X1", "X2"], excludedJson.RootElement.GetProperty("graph_inputs").EnumerateArray().Select(i => i.GetString()!));
+        Assert.Equal(["X1", "X2"], excludedJson.RootElement.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()!));
     }
 
     [Fact]

@@ -52,6 +52,14 @@ public sealed class BlobRow
     public bool Label { get; set; }
 }
 
+/// <summary>Only the features of <see cref="BlobRow"/>: what a service gets (no label).</summary>
+public sealed class BlobFeatures
+{
+    public float X1 { get; set; }
+
+    public float X2 { get; set; }
+}
+
 /// <summary>What the binary model predicts.</summary>
 public sealed class BlobPrediction
 {
