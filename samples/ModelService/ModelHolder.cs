@@ -12,7 +12,7 @@ internal sealed class ModelSettings
 
     public string Alias { get; set; } = "champion";
 
-    /// <summary>How often the alias is read again (and, while nothing is loaded, the load retried).</summary>
+    /// <summary>How often the alias is read again (and, while nothing is loaded, the load retried); 0 = load once.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Auto (mlnet if the model has it, else onnx), MLNet or Onnx (ONNX Runtime).</summary>
@@ -125,7 +125,7 @@ internal static class ChampionFactory
             settings.Alias,
             new ChampionModelOptions
             {
-                PollInterval = settings.PollInterval,
+                PollInterval = settings.PollInterval <= TimeSpan.Zero ? Timeout.InfiniteTimeSpan : settings.PollInterval,
                 Flavor = settings.Flavor,
                 Logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("MLOpsDemo.Samples.ModelService.Champion"),
             });
