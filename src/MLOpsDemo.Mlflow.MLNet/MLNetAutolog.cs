@@ -8,7 +8,7 @@ namespace MLOpsDemo.Mlflow.MLNet;
 
 #pragma warning disable SA1402 // the session, its options and its entry point belong together
 
-/// <summary>What <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/> records.</summary>
+/// <summary>What <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions?)"/> records.</summary>
 public sealed record MLNetAutologOptions
 {
     /// <summary>Log the estimator chain's settings as params on <see cref="MLNetAutolog.Fit"/>. Default true.</summary>
@@ -39,7 +39,7 @@ public sealed record MLNetAutologOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>
-    /// For a session started on a client (<see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>):
+    /// For a session started on a client (<see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions?)"/>):
     /// how the runs of the fits are started (experiment, run name, tags). Default: the client's default experiment
     /// (<c>MLFLOW_EXPERIMENT_NAME</c>/<c>MLFLOW_EXPERIMENT_ID</c>, else <c>0</c>), as <c>StartRunAsync</c> does.
     /// </summary>
@@ -47,13 +47,13 @@ public sealed record MLNetAutologOptions
 }
 
 /// <summary>
-/// An autologging session for one <see cref="MLContext"/> and one run, from <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/>.
+/// An autologging session for one <see cref="MLContext"/> and one run, from <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions?)"/>.
 /// ML.NET has no global hook around <c>Fit</c> or <c>Evaluate</c>, so the session offers pass-through calls that
 /// keep pipelines unchanged: <c>autolog.Fit(pipeline, data)</c> instead of <c>pipeline.Fit(data)</c>, and
 /// <c>autolog.LogEvaluation(mlContext.X.Evaluate(...))</c> around an evaluation. The context's <c>Log</c> event is
 /// the real hook for messages. Dispose the session (<c>await using</c>) to upload the messages and, if asked, the model.
 /// A session started on a client instead of a run records each <see cref="FitAsync"/> into the run active in the
-/// caller's flow or, with none, into a run of its own (see <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>).
+/// caller's flow or, with none, into a run of its own (see <see cref="MLNetAutologExtensions.AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions?)"/>).
 /// Thread-safe.
 /// </summary>
 public sealed class MLNetAutolog : IAsyncDisposable
@@ -88,9 +88,11 @@ public sealed class MLNetAutolog : IAsyncDisposable
 
     /// <summary>
     /// The run the session records into: the run it was started on; for a session started on a client, the run of the
-    /// last fit (<see langword="null"/> before the first one).
+    /// last fit.
     /// </summary>
-    public MlflowRun? Run => Volatile.Read(ref _run);
+    /// <exception cref="InvalidOperationException">A session started on a client has not recorded a fit yet.</exception>
+    public MlflowRun Run => Volatile.Read(ref _run)
+        ?? throw new InvalidOperationException("This autologging session was started on a client and has recorded no fit yet: it has no run until the first FitAsync.");
 
     /// <summary>The last model fitted through <see cref="Fit"/>, or <see langword="null"/>.</summary>
     public ITransformer? LastModel
@@ -142,7 +144,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
             }
         }
 
-        return RecordFit(Run!, estimator, trainingData);
+        return RecordFit(Run, estimator, trainingData);
     }
 
     /// <summary>
@@ -165,7 +167,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_client is null)
         {
-            return RecordFit(Run!, estimator, trainingData);
+            return RecordFit(Run, estimator, trainingData);
         }
 
         MlflowRun run;
@@ -354,7 +356,7 @@ public sealed class MLNetAutolog : IAsyncDisposable
     /// <summary>The run evaluations go to.</summary>
     private MlflowRun TargetRun()
     {
-        if (Run is { } run)
+        if (Volatile.Read(ref _run) is { } run)
         {
             return run;
         }
@@ -491,13 +493,13 @@ public static class MLNetAutologExtensions
     /// </summary>
     /// <param name="mlContext">The context the pipeline is built from.</param>
     /// <param name="run">The run to record into.</param>
-    /// <param name="options">What to record.</param>
+    /// <param name="options">What to record; <see langword="null"/> for the defaults.</param>
     /// <returns>The session; dispose it to upload the messages (and the model).</returns>
-    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run, MLNetAutologOptions options)
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run, MLNetAutologOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(run);
-        ArgumentNullException.ThrowIfNull(options);
+        options ??= new MLNetAutologOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxMessageCharacters, nameof(options));
         ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
         if (run.IsEnded)
@@ -507,15 +509,6 @@ public static class MLNetAutologExtensions
 
         return new MLNetAutolog(mlContext, run, null, options);
     }
-
-    /// <summary>
-    /// Starts recording this context's training into <paramref name="run"/> with the default options: see
-    /// <see cref="AutologToMlflow(MLContext, MlflowRun, MLNetAutologOptions)"/>.
-    /// </summary>
-    /// <param name="mlContext">The context the pipeline is built from.</param>
-    /// <param name="run">The run to record into.</param>
-    /// <returns>The session; dispose it to upload the messages (and the model).</returns>
-    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowRun run) => AutologToMlflow(mlContext, run, new MLNetAutologOptions());
 
     /// <summary>
     /// Starts autologging without a run, as Python's <c>mlflow.autolog()</c>: each <see cref="MLNetAutolog.FitAsync"/>
@@ -531,24 +524,15 @@ public static class MLNetAutologExtensions
     /// </summary>
     /// <param name="mlContext">The context the pipeline is built from.</param>
     /// <param name="client">The client the runs go to.</param>
-    /// <param name="options">What to record and how runs start.</param>
+    /// <param name="options">What to record and how runs start; <see langword="null"/> for the defaults.</param>
     /// <returns>The session; dispose it to end the last run.</returns>
-    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowClient client, MLNetAutologOptions options)
+    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowClient client, MLNetAutologOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(options);
+        options ??= new MLNetAutologOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxMessageCharacters, nameof(options));
         ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options));
         return new MLNetAutolog(mlContext, null, client, options);
     }
-
-    /// <summary>
-    /// Starts autologging without a run, with the default options: see
-    /// <see cref="AutologToMlflow(MLContext, MlflowClient, MLNetAutologOptions)"/>.
-    /// </summary>
-    /// <param name="mlContext">The context the pipeline is built from.</param>
-    /// <param name="client">The client the runs go to.</param>
-    /// <returns>The session; dispose it to end the last run.</returns>
-    public static MLNetAutolog AutologToMlflow(this MLContext mlContext, MlflowClient client) => AutologToMlflow(mlContext, client, new MLNetAutologOptions());
 }

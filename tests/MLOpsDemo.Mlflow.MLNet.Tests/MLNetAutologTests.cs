@@ -105,7 +105,7 @@ public class MLNetAutologTests
         var session = ml.AutologToMlflow(store.Client, options);
         await using (session)
         {
-            Assert.Null(session.Run);
+            Assert.Throws<InvalidOperationException>(() => session.Run);
             Assert.Contains("fit first", Assert.Throws<InvalidOperationException>(() => session.LogEvaluation(new object())).Message, StringComparison.Ordinal);
             Assert.Contains("FitAsync", Assert.Throws<InvalidOperationException>(() => session.Fit(BinaryPipeline(ml), split.TrainSet)).Message, StringComparison.Ordinal);
 
