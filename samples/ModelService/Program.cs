@@ -66,12 +66,17 @@ namespace MLOpsDemo.Samples.ModelService
     [JsonSerializable(typeof(ModelDescription))]
     internal sealed partial class ServiceJson : JsonSerializerContext;
 
-    /// <summary>Reports whether the model is loaded: Degraded while loading, Unhealthy (with the reason) after a failure.</summary>
+    /// <summary>
+    /// Reports whether the model is loaded: Degraded while loading or while an older version serves because the alias's
+    /// version could not be loaded, Unhealthy (with the reason) when nothing could be loaded.
+    /// </summary>
     internal sealed class ModelHealthCheck(ChampionModel<ServiceInput, ServiceOutput> champion) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(champion.Current is { } served
-                ? HealthCheckResult.Healthy($"Serving {champion.Uri}: version {served.Version} ({served.Flavor})." + (champion.LastError is { } last ? " Last check: " + last : ""))
+                ? champion.LastError is { } last
+                    ? HealthCheckResult.Degraded($"Serving {champion.Uri}: version {served.Version} ({served.Flavor}), but the last check failed: {last}")
+                    : HealthCheckResult.Healthy($"Serving {champion.Uri}: version {served.Version} ({served.Flavor}).")
                 : champion.LastError is { } error ? HealthCheckResult.Unhealthy(error) : HealthCheckResult.Degraded("The model is loading."));
     }
 
