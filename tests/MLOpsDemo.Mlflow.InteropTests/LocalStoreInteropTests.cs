@@ -123,6 +123,8 @@ public sealed class LocalStoreInteropTests : IDisposable
                 "found": [x.model_id for x in found], "flavors": sorted(m.flavors.keys()),
                 "onnx_data": m.flavors["onnx"]["data"], "loader": m.flavors["python_function"]["loader_module"],
                 "mlmodel_model_id": m.model_id, "run_id": m.run_id,
+                "env": m.flavors["python_function"].get("env"), "python_version": m.flavors["python_function"].get("python_version"),
+                "requirements": open(mlflow.pyfunc.get_model_dependencies("models:/iris@champion")).read().split("\n"),
             }))
             """, DatabaseUri, logged.ModelId!);
 
@@ -134,6 +136,10 @@ public sealed class LocalStoreInteropTests : IDisposable
         Assert.Equal(["onnx", "python_function"], answer.GetProperty("flavors").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(("model.onnx", "mlflow.onnx"), (answer.GetProperty("onnx_data").GetString(), answer.GetProperty("loader").GetString()));
         Assert.Equal((logged.ModelId, run.Info.RunId), (answer.GetProperty("mlmodel_model_id").GetString(), answer.GetProperty("run_id").GetString()));
+        // python_function carries env and python_version as mlflow.onnx.save_model writes them; Python finds the requirements.
+        Assert.Equal(("conda.yaml", "python_env.yaml"), (answer.GetProperty("env").GetProperty("conda").GetString(), answer.GetProperty("env").GetProperty("virtualenv").GetString()));
+        Assert.Equal(PythonEnvironment.DefaultPythonVersion, answer.GetProperty("python_version").GetString());
+        Assert.Equal(["mlflow", "onnx", "onnxruntime"], answer.GetProperty("requirements").EnumerateArray().Select(e => e.GetString()!.Split("==")[0]));
     }
 
     [Fact]

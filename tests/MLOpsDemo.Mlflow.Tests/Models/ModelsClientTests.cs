@@ -89,7 +89,7 @@ public sealed class ModelsClientTests : IDisposable
 
         var upload = Assert.Single(_artifacts.Uploads);
         Assert.Equal(ModelArtifacts, upload.Uri);
-        Assert.Equal(["MLmodel", "input_example.json", "model.onnx", "serving_input_example.json"], upload.Files.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["MLmodel", "conda.yaml", "input_example.json", "model.onnx", "python_env.yaml", "requirements.txt", "serving_input_example.json"], upload.Files.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, upload.Files["model.onnx"]);
         Assert.Equal("{\"inputs\": [[5.1, 3.5, 1.4, 0.2]]}", System.Text.Encoding.UTF8.GetString(upload.Files["serving_input_example.json"]));
         Assert.False(Directory.Exists(upload.Directory), "the temporary model directory is removed after the upload");
@@ -103,7 +103,7 @@ public sealed class ModelsClientTests : IDisposable
         Assert.Equal("mlflow.onnx", mlmodel.Flavors["python_function"].GetString("loader_module"));
         Assert.Equal("model.onnx", mlmodel.Flavors["onnx"].GetString("data"));
         Assert.Equal("ndarray", mlmodel.SavedInputExampleInfo!.Type);
-        Assert.Equal(4, mlmodel.ModelSizeBytes - upload.Files["input_example.json"].Length - upload.Files["serving_input_example.json"].Length);
+        Assert.Equal(4, mlmodel.ModelSizeBytes - upload.Files.Where(f => f.Key is not "MLmodel" and not "model.onnx").Sum(f => f.Value.Length));
 
         Assert.Equal("models:/" + ModelId, result.ModelUri);
         Assert.Equal(ModelId, result.ModelId);
@@ -173,6 +173,65 @@ public sealed class ModelsClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Onnx_python_function_entry_and_env_files_are_the_ones_Python_writes()
+    {
+        using var client = Client();
+        var reference = Path.Combine(AppContext.BaseDirectory, "TestData", "python-onnx-reference");
+        var python = await MlflowModel.LoadAsync(Path.Combine(reference, "MLmodel"), Ct);
+        var directory = Path.Combine(_work, "saved");
+
+        var ours = await client.Models.SaveModelAsync(directory, OnnxOptions() with { Flavor = new OnnxFlavor { OnnxVersion = "1.12.0", PythonVersion = "3.11.2" } }, Ct);
+
+        // python_function: the same keys (data, env, loader_module, python_version) and values as mlflow.onnx.save_model.
+        var (pyFunc, ourFunc) = (python.GetFlavor("python_function")!, ours.GetFlavor("python_function")!);
+        Assert.Equal(pyFunc.Config.Keys.Order(StringComparer.Ordinal), ourFunc.Config.Keys.Order(StringComparer.Ordinal));
+        foreach (var key in new[] { "data", "loader_module", "python_version" })
+        {
+            Assert.Equal(pyFunc.GetString(key), ourFunc.GetString(key));
+        }
+
+        Assert.Equal(((IReadOnlyDictionary<string, object?>)pyFunc.Config["env"]!).OrderBy(e => e.Key), ((IReadOnlyDictionary<string, object?>)ourFunc.Config["env"]!).OrderBy(e => e.Key));
+        Assert.Equal(ours.ToYaml(), (await MlflowModel.LoadAsync(directory, Ct)).ToYaml());
+
+        // The env files: same top-level keys, the requirements in Python's order, the versions asked for.
+        foreach (var file in new[] { "conda.yaml", "python_env.yaml" })
+        {
+            Assert.Equal(TopLevelKeys(Path.Combine(reference, file)), TopLevelKeys(Path.Combine(directory, file)));
+        }
+
+        var requirements = await File.ReadAllTextAsync(Path.Combine(directory, "requirements.txt"), Ct);
+        Assert.Equal(
+            (await File.ReadAllLinesAsync(Path.Combine(reference, "requirements.txt"), Ct)).Select(l => l.Split("==")[0]),
+            requirements.Split('\n').Select(l => l.Split("==")[0]));
+        Assert.Equal("mlflow==2.21.3\nonnx==1.12.0\nonnxruntime==1.19.2", requirements);
+        var conda = await File.ReadAllTextAsync(Path.Combine(directory, "conda.yaml"), Ct);
+        Assert.Contains("- python=3.11.2\n", conda, StringComparison.Ordinal);
+        Assert.Contains("  - onnxruntime==1.19.2\n", conda, StringComparison.Ordinal);
+        Assert.StartsWith("python: 3.11.2\n", await File.ReadAllTextAsync(Path.Combine(directory, "python_env.yaml"), Ct), StringComparison.Ordinal);
+        Assert.Equal(new DirectoryInfo(directory).EnumerateFiles().Where(f => f.Name != "MLmodel").Sum(f => f.Length), ours.ModelSizeBytes);
+    }
+
+    [Fact]
+    public async Task Onnx_env_files_are_left_out_on_request_and_a_callers_own_file_wins()
+    {
+        using var client = Client();
+        var own = Path.Combine(_work, "requirements.txt");
+        await File.WriteAllTextAsync(own, "mlflow\nonnxruntime-gpu==1.20.0\n", Ct);
+
+        var without = await client.Models.SaveModelAsync(Path.Combine(_work, "plain"), OnnxOptions() with { Flavor = new OnnxFlavor { IncludeEnv = false, PythonVersion = null } }, Ct);
+        await client.Models.SaveModelAsync(Path.Combine(_work, "own"), OnnxOptions() with { AdditionalFiles = [own] }, Ct);
+
+        Assert.Equal(["data", "loader_module"], without.GetFlavor("python_function")!.Config.Keys.Order(StringComparer.Ordinal));
+        Assert.False(File.Exists(Path.Combine(_work, "plain", "conda.yaml")));
+        Assert.False(File.Exists(Path.Combine(_work, "plain", "requirements.txt")));
+        Assert.Equal("mlflow\nonnxruntime-gpu==1.20.0\n", await File.ReadAllTextAsync(Path.Combine(_work, "own", "requirements.txt"), Ct));
+        Assert.StartsWith("python: 3.11.7\n", await File.ReadAllTextAsync(Path.Combine(_work, "own", "python_env.yaml"), Ct), StringComparison.Ordinal);
+    }
+
+    private static List<string> TopLevelKeys(string yamlFile) =>
+        File.ReadAllLines(yamlFile).Where(l => l.Length > 0 && char.IsLetter(l[0]) && l.Contains(':', StringComparison.Ordinal)).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]).ToList();
+
+    [Fact]
     public async Task Custom_flavor_writes_its_own_entry_and_file()
     {
         using var client = Client();
@@ -222,7 +281,9 @@ public sealed class ModelsClientTests : IDisposable
         var logged = await client.Models.LogModelAsync("r1", OnnxOptions(), Ct);
 
         var puts = _server.LogEntries.Where(e => e.RequestMessage.Method == "PUT").ToDictionary(e => e.RequestMessage.Path[(Proxy.Length + 1)..], e => e.RequestMessage.BodyAsBytes ?? System.Text.Encoding.UTF8.GetBytes(e.RequestMessage.Body ?? ""));
-        Assert.Equal(["1/r1/artifacts/model/MLmodel", "1/r1/artifacts/model/input_example.json", "1/r1/artifacts/model/model.onnx", "1/r1/artifacts/model/serving_input_example.json"], puts.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["MLmodel", "conda.yaml", "input_example.json", "model.onnx", "python_env.yaml", "requirements.txt", "serving_input_example.json"],
+            puts.Keys.Order(StringComparer.Ordinal).Select(k => k["1/r1/artifacts/model/".Length..]));
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, puts["1/r1/artifacts/model/model.onnx"]);
 
         // Serve what was uploaded back to the download.
