@@ -42,19 +42,20 @@ public sealed class ModelsClientTests : IDisposable
         };
     }
 
-    private void StubMlflow3(bool uploadFails = false)
+    private void StubMlflow3(bool uploadFails = false, string? run = null, string? modelTags = null)
     {
-        Json(_server, "GET", MlflowApi + "/runs/get", Run("r1", parameters: """{"key": "lr", "value": "0.01"}"""), query: [("run_id", "r1")]);
+        Json(_server, "GET", MlflowApi + "/runs/get", run ?? Run("r1", parameters: """{"key": "lr", "value": "0.01"}"""), query: [("run_id", "r1")]);
         Json(_server, "POST", MlflowApi + "/logged-models", "{\"model\": " + LoggedModelJson("LOGGED_MODEL_PENDING") + "}");
         Json(_server, "POST", MlflowApi + "/runs/outputs", "{}");
         Json(_server, "PATCH", MlflowApi + "/logged-models/" + ModelId, "{\"model\": " + LoggedModelJson(uploadFails ? "LOGGED_MODEL_UPLOAD_FAILED" : "LOGGED_MODEL_READY") + "}");
         Json(_server, "POST", MlflowApi + "/registered-models/create", """{"registered_model": {"name": "iris"}}""");
         Json(_server, "POST", MlflowApi + "/model-versions/create", $$"""{"model_version": {{Version("iris", "1", "r1", source: "models:/" + ModelId)}}}""");
         Json(_server, "PATCH", MlflowApi + "/logged-models/" + ModelId + "/tags", "{}");
+        Json(_server, "GET", MlflowApi + "/logged-models/" + ModelId, "{\"model\": " + LoggedModelJson("LOGGED_MODEL_READY", modelTags) + "}");
     }
 
-    private static string LoggedModelJson(string status) =>
-        $$"""{"info": {"model_id": "{{ModelId}}", "experiment_id": "1", "name": "model", "artifact_uri": "{{ModelArtifacts}}", "status": "{{status}}", "source_run_id": "r1"}""" + "}";
+    private static string LoggedModelJson(string status, string? tags = null) =>
+        $$"""{"info": {"model_id": "{{ModelId}}", "experiment_id": "1", "name": "model", "artifact_uri": "{{ModelArtifacts}}", "status": "{{status}}", "source_run_id": "r1", "tags": [{{tags}}]}""" + "}";
 
     private void StubMlflow2()
     {
@@ -76,16 +77,17 @@ public sealed class ModelsClientTests : IDisposable
         var result = await client.Models.LogModelAsync("r1", OnnxOptions(register: "iris"), Ct);
 
         Assert.Equal(
-            ["GET /runs/get", "POST /logged-models", "POST /runs/outputs", $"PATCH /logged-models/{ModelId}", "POST /registered-models/create", "POST /model-versions/create", $"PATCH /logged-models/{ModelId}/tags"],
+            ["GET /runs/get", "POST /logged-models", "POST /runs/outputs", $"PATCH /logged-models/{ModelId}", "POST /registered-models/create", "POST /model-versions/create", $"GET /logged-models/{ModelId}", $"PATCH /logged-models/{ModelId}/tags"],
             Requests());
         var create = Body(Calls(_server, "POST", "/logged-models").Single());
+        create.AsObject().Remove("tags"); // the context tags: see On_mlflow_3_the_logged_model_gets_Pythons_context_tags_and_the_runs_metrics_of_its_step
         Assert.Equal("""{"experiment_id":"1","name":"model","model_type":"classifier","source_run_id":"r1","params":[{"key":"lr","value":"0.01"}]}""", create.ToJsonString());
         Assert.Equal($$"""{"run_id":"r1","models":[{"model_id":"{{ModelId}}","step":7}]}""", Body(Calls(_server, "POST", "/runs/outputs").Single()).ToJsonString());
         Assert.Equal($$"""{"model_id":"{{ModelId}}","status":"LOGGED_MODEL_READY"}""", Body(Calls(_server, "PATCH", ModelId).Single()).ToJsonString());
         Assert.Equal($$"""{"name":"iris","source":"models:/{{ModelId}}","run_id":"r1","model_id":"{{ModelId}}"}""", Body(Calls(_server, "POST", "/model-versions/create").Single()).ToJsonString());
         var tags = Body(Calls(_server, "PATCH", "/tags").Single());
         Assert.Equal("mlflow.modelVersions", (string?)tags["tags"]![0]!["key"]);
-        Assert.Equal("[{\"name\": \"iris\", \"version\": \"1\"}]", (string?)tags["tags"]![0]!["value"]);
+        Assert.Equal("[{\"name\": \"iris\", \"version\": 1}]", (string?)tags["tags"]![0]!["value"]); // a number, as MLflow's stores write it
 
         var upload = Assert.Single(_artifacts.Uploads);
         Assert.Equal(ModelArtifacts, upload.Uri);
@@ -109,6 +111,67 @@ public sealed class ModelsClientTests : IDisposable
         Assert.Equal(ModelId, result.ModelId);
         Assert.Equal(LoggedModelStatus.Ready, result.LoggedModel!.Info.Status);
         Assert.Equal("1", result.RegisteredVersion!.Version);
+    }
+
+    [Fact]
+    public async Task On_mlflow_3_the_logged_model_gets_Pythons_context_tags_and_the_runs_metrics_of_its_step()
+    {
+        const string Sha = "0123456789abcdef0123456789abcdef01234567";
+        var repo = Directory.CreateDirectory(Path.Combine(_work, "repo", ".git")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(repo, "HEAD"), Sha + "\n", Ct);
+        await File.WriteAllTextAsync(Path.Combine(repo, "config"), "[remote \"origin\"]\n\turl = https://example.com/team/repo.git\n", Ct);
+        StubMlflow3(run: Run("r1", metrics: """{"key": "acc", "value": 0.95, "timestamp": 2, "step": 1}, {"key": "loss", "value": 0.3, "timestamp": 3, "step": 7}"""));
+        Json(_server, "GET", MlflowApi + "/metrics/get-history", """{"metrics": [{"key": "acc", "value": 0.9, "timestamp": 1, "step": 7}, {"key": "acc", "value": 0.95, "timestamp": 2, "step": 1}]}""", query: [("run_id", "r1"), ("metric_key", "acc")]);
+        Json(_server, "GET", MlflowApi + "/metrics/get-history", """{"metrics": [{"key": "loss", "value": 0.3, "timestamp": 3, "step": 7, "dataset_name": "iris", "dataset_digest": "d1"}, {"key": "loss", "value": 0.2, "timestamp": 4, "step": 7, "model_id": "m-other"}]}""", query: [("run_id", "r1"), ("metric_key", "loss")]);
+        Json(_server, "POST", MlflowApi + "/runs/log-batch", "{}");
+        using var client = new ClientWithArtifacts(new MlflowClientOptions { TrackingUri = _server.Url!, MaxRetries = 0, Username = "alice", TimeProvider = new FakeTimeProvider(s_now) }, _artifacts)
+        {
+            SourceNameOverride = "/app/train.dll",
+            SourceDirectoryOverride = Path.GetDirectoryName(repo),
+            EnvironmentReader = name => name == "MLFLOW_RUN_CONTEXT" ? "{\"pipeline\": \"nightly\"}" : null,
+        };
+
+        await client.Models.LogModelAsync("r1", OnnxOptions() with { Tags = new Dictionary<string, string> { ["team"] = "vision", ["mlflow.source.type"] = "JOB" } }, Ct);
+
+        // mlflow.<flavor>.log_model: context_registry.resolve_tags(tags): user, source, git commit (no branch/origin), run context; the caller's win.
+        var tags = Body(Calls(_server, "POST", "/logged-models").Single())["tags"]!.AsArray().ToDictionary(t => (string)t!["key"]!, t => (string?)t!["value"]);
+        Assert.Equal(
+            new Dictionary<string, string?>
+            {
+                ["mlflow.user"] = "alice", ["mlflow.source.name"] = "/app/train.dll", ["mlflow.source.type"] = "JOB",
+                ["mlflow.source.git.commit"] = Sha, ["pipeline"] = "nightly", ["team"] = "vision",
+            },
+            tags);
+
+        // Model.log: the run's history points at the model's step (7) that belong to no model, logged again with the model id.
+        var batch = Body(Calls(_server, "POST", "/runs/log-batch").Single());
+        Assert.Equal(
+            $$"""{"run_id":"r1","metrics":[{"key":"acc","value":0.9,"timestamp":1,"step":7,"model_id":"{{ModelId}}"},{"key":"loss","value":0.3,"timestamp":3,"step":7,"model_id":"{{ModelId}}","dataset_name":"iris","dataset_digest":"d1"}]}""",
+            batch.ToJsonString());
+        Assert.True(_server.LogEntries.ToList().FindIndex(e => e.RequestMessage.Path.EndsWith("/runs/log-batch", StringComparison.Ordinal))
+            < _server.LogEntries.ToList().FindIndex(e => e.RequestMessage.Method == "PATCH"), "the metrics are linked before the model is finalized, as Python does");
+    }
+
+    [Theory]
+    [InlineData(null, "[{\"name\": \"iris\", \"version\": 2}]")]
+    [InlineData("[{\"name\": \"other\", \"version\": 5}]", "[{\"name\": \"other\", \"version\": 5}, {\"name\": \"iris\", \"version\": 2}]")]
+    [InlineData("[{\"name\": \"iris\", \"version\": 1}]", "[{\"name\": \"iris\", \"version\": 1}, {\"name\": \"iris\", \"version\": 2}]")]
+    [InlineData("[{\"name\": \"iris\", \"version\": 2}]", null)] // an MLflow 3 server recorded it when the version was created
+    [InlineData("[{\"name\": \"iris\", \"version\": \"2\"}]", null)]
+    [InlineData("not json", "[{\"name\": \"iris\", \"version\": 2}]")]
+    public void Model_versions_tag_appends_the_version_as_a_number_once(string? existing, string? expected) =>
+        Assert.Equal(expected, ModelsClient.AppendModelVersion(existing, "iris", "2"));
+
+    [Fact]
+    public async Task On_mlflow_3_a_version_the_server_already_recorded_is_not_written_again()
+    {
+        StubMlflow3(modelTags: """{"key": "mlflow.modelVersions", "value": "[{\"name\": \"iris\", \"version\": 1}]"}""");
+        using var client = Client();
+
+        await client.Models.LogModelAsync("r1", OnnxOptions(register: "iris"), Ct);
+
+        Assert.Single(Calls(_server, "GET", "/logged-models/" + ModelId));
+        Assert.Empty(Calls(_server, "PATCH", "/tags"));
     }
 
     [Fact]

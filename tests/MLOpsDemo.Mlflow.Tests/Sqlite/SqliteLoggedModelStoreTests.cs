@@ -225,6 +225,7 @@ public class SqliteLoggedModelStoreTests
         var experimentId = await client.Experiments.CreateAsync("models", artifactLocation: Path.Combine(folder.Path, "store"), cancellationToken: Ct);
         var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
         await client.Runs.LogParamAsync(run.Info.RunId, "lr", "0.01", Ct);
+        await client.Runs.LogBatchAsync(run.Info.RunId, [new Metric("acc", 0.5, 1000, step: 1), new Metric("acc", 0.75, 2000, step: 2), new Metric("loss", 0.25, 3000, step: 2)], cancellationToken: Ct);
         var modelFile = Path.Combine(folder.Path, "trained.onnx");
         await File.WriteAllBytesAsync(modelFile, [1, 2, 3, 4], Ct);
 
@@ -242,7 +243,14 @@ public class SqliteLoggedModelStoreTests
         Assert.Equal((logged.ModelId, 2L), (Assert.Single((await client.Runs.GetAsync(run.Info.RunId, Ct)).Outputs.ModelOutputs) is var o ? (o.ModelId, o.Step) : default));
         var version = logged.RegisteredVersion!;
         Assert.Equal(("1", "models:/" + logged.ModelId, run.Info.RunId), (version.Version, version.Source, version.RunId));
-        Assert.Contains("local-iris", (await client.LoggedModels.GetAsync(logged.ModelId!, Ct)).Info.Tags["mlflow.modelVersions"], StringComparison.Ordinal);
+        var stored = await client.LoggedModels.GetAsync(logged.ModelId!, Ct);
+        Assert.Equal("[{\"name\": \"local-iris\", \"version\": 1}]", stored.Info.Tags["mlflow.modelVersions"]); // as Python's client writes it on sqlite:///
+        Assert.Equal("LOCAL", stored.Info.Tags["mlflow.source.type"]);
+        Assert.False(string.IsNullOrEmpty(stored.Info.Tags["mlflow.user"]));
+        Assert.False(string.IsNullOrEmpty(stored.Info.Tags["mlflow.source.name"]));
+        // The run's metrics at the model's step (2) are the logged model's metrics, as Model.log links them.
+        Assert.Equal([("acc", 0.75, 2L, 2000L), ("loss", 0.25, 2L, 3000L)], stored.Data.Metrics.Select(m => (m.Key, m.Value, m.Step, m.Timestamp)).OrderBy(m => m.Key, StringComparer.Ordinal));
+        Assert.Equal(2, (await client.Runs.GetMetricHistoryAsync(run.Info.RunId, "acc", cancellationToken: Ct).ToListAsync(Ct)).Count); // the run's history is unchanged
         Assert.Equal(logged.ArtifactUri, await client.ModelRegistry.GetVersionDownloadUriAsync("local-iris", "1", Ct));
         using (var db = SqliteGolden.Open(folder.DatabasePath))
         {
