@@ -223,6 +223,30 @@ public sealed class ModelsClientTests : IDisposable
     }
 
     [Fact]
+    public async Task Logged_model_search_passes_dataset_filters_to_the_server()
+    {
+        Json(_server, "POST", MlflowApi + "/logged-models/search", "{\"models\": [" + LoggedModelJson("LOGGED_MODEL_READY") + "]}");
+        using var client = Client();
+
+        var page = await client.LoggedModels.SearchPageAsync(
+            new SearchLoggedModelsOptions
+            {
+                ExperimentIds = ["1"],
+                Filter = "metrics.acc > 0.8",
+                Datasets = [new LoggedModelDatasetFilter("train"), new LoggedModelDatasetFilter("test", "d2")],
+                OrderBy = [new LoggedModelOrderBy("metrics.acc", Ascending: false) { DatasetName = "test" }],
+            },
+            Ct);
+
+        Assert.Equal(ModelId, Assert.Single(page.Items).Info.ModelId);
+        Assert.Equal(
+            """{"experiment_ids":["1"],"filter":"metrics.acc \u003E 0.8","datasets":[{"dataset_name":"train"},{"dataset_name":"test","dataset_digest":"d2"}],"max_results":50,"order_by":[{"field_name":"metrics.acc","ascending":false,"dataset_name":"test"}]}""",
+            Body(Calls(_server, "POST", "/logged-models/search").Single()).ToJsonString());
+        await Assert.ThrowsAsync<ArgumentException>(() => client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = ["1"], Datasets = [new LoggedModelDatasetFilter("")] }, Ct));
+        Assert.Single(_server.LogEntries);
+    }
+
+    [Fact]
     public async Task Invalid_options_are_refused_before_any_request()
     {
         using var client = Client();

@@ -186,6 +186,52 @@ public class SqliteLoggedModelStoreTests
     }
 
     [Fact]
+    public async Task Dataset_filters_restrict_metric_filters_and_order_to_metrics_of_those_datasets_as_the_sql_store_does()
+    {
+        // Oracle: Python MLflow 3.11 on sqlite:/// with m1: acc 0.9 on train/d1 and 0.5 on test/d2, m2: acc 0.7 on
+        // test/d2, m3: acc 0.95 without a dataset; search_logged_models(datasets=…) printed the lists asserted below.
+        using var folder = new TempFolder();
+        using var client = folder.Client(new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000)) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) });
+        var experimentId = await client.Experiments.CreateAsync("dataset-filter", cancellationToken: Ct);
+        var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
+        var ids = new Dictionary<string, string>();
+        foreach (var name in new[] { "m1", "m2", "m3" })
+        {
+            ids[(await client.LoggedModels.CreateAsync(experimentId, new CreateLoggedModelOptions { Name = name }, Ct)).Info.ModelId] = name;
+        }
+
+        var id = ids.ToDictionary(p => p.Value, p => p.Key);
+        await client.Runs.LogBatchAsync(
+            run.Info.RunId,
+            [
+                new Metric("acc", 0.9, 1000) { ModelId = id["m1"], DatasetName = "train", DatasetDigest = "d1" },
+                new Metric("acc", 0.5, 1001) { ModelId = id["m1"], DatasetName = "test", DatasetDigest = "d2" },
+                new Metric("acc", 0.7, 1002) { ModelId = id["m2"], DatasetName = "test", DatasetDigest = "d2" },
+                new Metric("acc", 0.95, 1003) { ModelId = id["m3"] },
+            ],
+            cancellationToken: Ct);
+
+        async Task<List<string>> Names(string? filter, LoggedModelDatasetFilter[]? datasets, params LoggedModelOrderBy[] orderBy)
+        {
+            var page = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = filter, Datasets = datasets, OrderBy = orderBy }, Ct);
+            return [.. page.Items.Select(m => ids[m.Info.ModelId])];
+        }
+
+        Assert.Empty(await Names("metrics.acc > 0.8", [new("test")]));
+        Assert.Equal(["m3", "m1"], await Names("metrics.acc > 0.8", null));
+        Assert.Equal(["m1"], await Names(null, [new("train")]));
+        Assert.Equal(["m2", "m1"], await Names(null, [new("test")], new LoggedModelOrderBy("metrics.acc", Ascending: false) { DatasetName = "test" }));
+        Assert.Empty(await Names(null, [new("train", "wrong")]));
+        Assert.Equal(["m1"], await Names("metrics.acc < 0.6", [new("train"), new("test", "d2")]));
+        Assert.Empty(await Names("name = 'm2'", [new("train")]));
+        Assert.Equal(["m3", "m2", "m1"], await Names(null, [], new LoggedModelOrderBy("metrics.acc", Ascending: false)));
+
+        // A dataset without a name is refused before the store is asked (MLflow: INVALID_PARAMETER_VALUE).
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Names(null, [new("")]));
+        Assert.Contains("DatasetName", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metric_filter_matches_any_logged_value_of_the_key_as_the_sql_store_does()
     {
         // Oracle: MLflow 3.11's SqlAlchemyStore (sqlite:///) given acc = 0.5 at step 0 then 0.9 at step 1 returns the
