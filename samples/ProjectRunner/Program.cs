@@ -6,6 +6,7 @@
 using MLOpsDemo.Mlflow;
 using MLOpsDemo.Mlflow.Kubernetes;
 using MLOpsDemo.Mlflow.Projects;
+using Microsoft.Extensions.Logging;
 
 string? uri = null;
 string entryPoint = "main";
@@ -82,6 +83,12 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
+// The runner's warnings on stderr, e.g. that a python_env/conda_env environment is not created (the project runs in
+// the current environment). LogLevel.Information adds the runner's progress and a copy of the project's output.
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .SetMinimumLevel(LogLevel.Warning)
+    .AddSimpleConsole(console => console.SingleLine = true)
+    .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace));
 using var client = new MlflowClient();
 try
 {
@@ -95,6 +102,7 @@ try
         RunName = runName,
         FailOnUnsupportedEnvironment = failOnEnv,
         Backend = backend,
+        Logger = loggerFactory.CreateLogger("MLOpsDemo.Mlflow.Projects"),
     }, cancel.Token);
     Console.WriteLine($"=== Run (ID '{result.RunId}') {result.Status} (exit code {result.ExitCode}){(result.FailureReason is null ? "" : ": " + result.FailureReason)} ===");
     return result.Succeeded ? 0 : 1;

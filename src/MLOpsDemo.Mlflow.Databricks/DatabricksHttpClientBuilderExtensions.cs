@@ -1,4 +1,6 @@
+using MLOpsDemo.Mlflow;
 using MLOpsDemo.Mlflow.Databricks;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -8,7 +10,11 @@ public sealed class DatabricksAuthOptions
     /// <summary>An explicit configuration; <see langword="null"/> (default) resolves it from the tracking URI, the environment and <c>~/.databrickscfg</c>.</summary>
     public DatabricksConfig? Config { get; set; }
 
-    /// <summary>Client-side request rate limit per second; <see langword="null"/> (default) for none.</summary>
+    /// <summary>
+    /// Client-side request rate limit per second; <see langword="null"/> (default) for none. The bucket is refilled on
+    /// the client's <see cref="MlflowClientOptions.TimeProvider"/> (a <see cref="TimeProvider"/> registered in the
+    /// container, else the system clock).
+    /// </summary>
     public double? RequestsPerSecond { get; set; }
 }
 
@@ -31,7 +37,11 @@ public static class DatabricksHttpClientBuilderExtensions
         if (settings.RequestsPerSecond is { } rate)
         {
             new DatabricksRateLimitHandler(rate).Dispose(); // validates the rate at registration time
-            builder.AddHttpMessageHandler(() => new DatabricksRateLimitHandler(rate));
+            var name = builder.Name;
+            builder.AddHttpMessageHandler(provider => new DatabricksRateLimitHandler(
+                rate,
+                queueLimit: 1000,
+                timeProvider: provider.GetRequiredService<IOptionsMonitor<MlflowClientOptions>>().Get(name).TimeProvider));
         }
 
         return builder;

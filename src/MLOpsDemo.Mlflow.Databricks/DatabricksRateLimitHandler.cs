@@ -4,18 +4,29 @@ using System.Threading.RateLimiting;
 namespace MLOpsDemo.Mlflow.Databricks;
 
 /// <summary>
-/// A client-side brake for Databricks' per-workspace request limits: a token bucket that makes requests wait for a
+/// A client-side brake for Databricks' per-workspace request limits: a bucket of permits refilled every period that makes requests wait for a
 /// permit (up to a queue limit) instead of provoking a storm of 429 answers. Place it inside the resilience handler so
-/// that retries also take permits.
+/// that retries also take permits. The bucket is refilled by a timer of the given <see cref="TimeProvider"/> (the
+/// client's <see cref="MlflowClientOptions.TimeProvider"/> when added by <c>AddDatabricksAuth</c>).
 /// </summary>
 public sealed class DatabricksRateLimitHandler : DelegatingHandler
 {
-    private readonly TokenBucketRateLimiter _limiter;
+    private readonly FixedWindowRateLimiter _limiter;
+    private readonly ITimer _replenish;
 
-    /// <summary>Creates the handler.</summary>
+    /// <summary>Creates the handler, refilled on the system clock.</summary>
     /// <param name="requestsPerSecond">The sustained rate (also the burst size).</param>
     /// <param name="queueLimit">How many requests may wait for a permit; more are answered 429 locally. Default 1000.</param>
     public DatabricksRateLimitHandler(double requestsPerSecond, int queueLimit = 1000)
+        : this(requestsPerSecond, queueLimit, timeProvider: null)
+    {
+    }
+
+    /// <summary>Creates the handler, refilled by a timer of <paramref name="timeProvider"/>.</summary>
+    /// <param name="requestsPerSecond">The sustained rate (also the burst size).</param>
+    /// <param name="queueLimit">How many requests may wait for a permit; more are answered 429 locally.</param>
+    /// <param name="timeProvider">The clock whose timer refills the bucket; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    public DatabricksRateLimitHandler(double requestsPerSecond, int queueLimit, TimeProvider? timeProvider)
     {
         if (!(requestsPerSecond > 0) || double.IsInfinity(requestsPerSecond))
         {
@@ -23,16 +34,21 @@ public sealed class DatabricksRateLimitHandler : DelegatingHandler
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(queueLimit);
+        // A full bucket of perPeriod permits every period: a token bucket whose refill equals its size, i.e. a fixed
+        // window, refilled by the time provider's timer. The limiters' own clocks are the Stopwatch (a manual
+        // TokenBucketRateLimiter.TryReplenish adds tokens by Stopwatch time elapsed, which a fake clock cannot move), so
+        // the window is one tick: each TryReplenish of the timer refills it.
         var perPeriod = (int)Math.Max(1, Math.Ceiling(requestsPerSecond));
-        _limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        var period = TimeSpan.FromSeconds(perPeriod / requestsPerSecond);
+        _limiter = new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
         {
-            TokenLimit = perPeriod,
-            TokensPerPeriod = perPeriod,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(perPeriod / requestsPerSecond),
+            PermitLimit = perPeriod,
+            Window = TimeSpan.FromTicks(1),
             QueueLimit = queueLimit,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
+            AutoReplenishment = false,
         });
+        _replenish = (timeProvider ?? TimeProvider.System).CreateTimer(static limiter => ((FixedWindowRateLimiter)limiter!).TryReplenish(), _limiter, period, period);
     }
 
     /// <inheritdoc />
@@ -52,6 +68,7 @@ public sealed class DatabricksRateLimitHandler : DelegatingHandler
     {
         if (disposing)
         {
+            _replenish.Dispose();
             _limiter.Dispose();
         }
 

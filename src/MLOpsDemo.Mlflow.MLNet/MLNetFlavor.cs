@@ -29,7 +29,10 @@ public sealed record MLNetFlavor : ModelFlavor
     /// <summary>The Python version recorded in <c>python_function</c> (and in the env files). Default <c>3.11.7</c>.</summary>
     public string PythonVersion { get; init; } = "3.11.7";
 
-    /// <summary>Whether <c>python_function</c> names the env files (<c>conda.yaml</c>, <c>python_env.yaml</c>) Python writes. Default true.</summary>
+    /// <summary>
+    /// Whether <c>python_function</c> names the env files (<c>conda.yaml</c>, <c>python_env.yaml</c>) Python writes and the
+    /// model directory gets them (with <c>requirements.txt</c>; see <see cref="OnnxFlavor.IncludeEnv"/>). Default true.
+    /// </summary>
     public bool IncludeEnv { get; init; } = true;
 
     /// <summary>The version of the loaded <c>Microsoft.ML</c> assembly (its informational version, without build metadata).</summary>
@@ -37,6 +40,13 @@ public sealed record MLNetFlavor : ModelFlavor
 
     /// <inheritdoc />
     public override string? DataPath => Data;
+
+    /// <inheritdoc />
+    public override PythonEnvironment? PythonEnvironment => PythonLoadable?.PythonEnvironment;
+
+    // The ONNX export as Python loads it: the onnx flavor and its python_function entry, with this flavor's Python
+    // version and env choice (the one mechanism of the core's OnnxFlavor, which also names the env files to write).
+    private OnnxFlavor? PythonLoadable => Onnx is null ? null : Onnx with { IncludePythonFunction = true, PythonVersion = PythonVersion, IncludeEnv = IncludeEnv };
 
     /// <inheritdoc />
     public override IReadOnlyList<MlflowFlavor> ToMlflowFlavors()
@@ -65,9 +75,7 @@ public sealed record MLNetFlavor : ModelFlavor
         var flavors = new List<MlflowFlavor> { new(FlavorName, config) };
         if (Onnx is not null)
         {
-            flavors.AddRange((Onnx with { IncludePythonFunction = false }).ToMlflowFlavors());
-            var env = IncludeEnv ? new Dictionary<string, object?>(StringComparer.Ordinal) { ["conda"] = "conda.yaml", ["virtualenv"] = "python_env.yaml" } : null;
-            flavors.Add(new PythonFunctionFlavor("mlflow.onnx", Onnx.Data) { PythonVersion = PythonVersion, Env = env }.ToMlflowFlavor());
+            flavors.AddRange(PythonLoadable!.ToMlflowFlavors());
         }
 
         return flavors;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML;
 
@@ -10,9 +9,6 @@ namespace MLOpsDemo.Mlflow.MLNet;
 /// </summary>
 public static partial class MLNetModels
 {
-    /// <summary>The files Python's <c>mlflow.onnx.save_model</c> writes next to <c>model.onnx</c> for environment restoration.</summary>
-    internal static readonly string[] EnvFiles = ["conda.yaml", "python_env.yaml", "requirements.txt"];
-
     /// <summary>
     /// Saves <paramref name="model"/> with <c>mlContext.Model.Save</c> (flavor <c>mlnet</c>), exports it to ONNX when every
     /// transform of the chain converts (flavors <c>onnx</c> and <c>python_function</c>, so Python's <c>mlflow.onnx</c> and
@@ -164,9 +160,9 @@ public static partial class MLNetModels
             blockedBy = OnnxExport.TryExport(mlContext, model, inputData, onnxFile, out var error);
             if (blockedBy is null)
             {
-                onnx = new OnnxFlavor { OnnxVersion = options.OnnxVersion, Providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] };
+                // The core writes the env files (conda.yaml, python_env.yaml, requirements.txt) the flavor names.
+                onnx = new OnnxFlavor { OnnxVersion = options.OnnxVersion, OnnxRuntimeVersion = options.OnnxRuntimeVersion, PythonVersion = options.PythonVersion, Providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] };
                 additional.Add(onnxFile);
-                additional.AddRange(WriteEnvFiles(work, options));
             }
             else
             {
@@ -205,27 +201,6 @@ public static partial class MLNetModels
         };
         var placeholder = new ModelLogResult { ModelUri = "", ArtifactUri = "", RunId = "", Model = new MlflowModel() };
         return (logOptions, new MLNetModelLogResult { Logged = placeholder, OnnxExported = onnx is not null, OnnxBlockedBy = blockedBy, Warning = warning });
-    }
-
-    // The environment files of Python's mlflow.onnx.save_model (same keys and layout), for `mlflow models serve --env-manager`.
-    private static List<string> WriteEnvFiles(string work, MLNetModelOptions options)
-    {
-        var requirements = string.Create(CultureInfo.InvariantCulture, $"mlflow=={options.MlflowVersion}\nonnx=={options.OnnxVersion}\nonnxruntime=={options.OnnxRuntimeVersion}");
-        var conda = string.Create(
-            CultureInfo.InvariantCulture,
-            $"channels:\n- conda-forge\ndependencies:\n- python={options.PythonVersion}\n- pip<=24.2\n- pip:\n  - mlflow=={options.MlflowVersion}\n  - onnx=={options.OnnxVersion}\n  - onnxruntime=={options.OnnxRuntimeVersion}\nname: mlflow-env\n");
-        var pythonEnv = string.Create(
-            CultureInfo.InvariantCulture,
-            $"python: {options.PythonVersion}\nbuild_dependencies:\n- pip==24.2\n- setuptools==74.1.2\n- wheel==0.44.0\ndependencies:\n- -r requirements.txt\n");
-        var files = new List<string>();
-        foreach (var (name, text) in new[] { ("conda.yaml", conda), ("python_env.yaml", pythonEnv), ("requirements.txt", requirements) })
-        {
-            var path = Path.Combine(work, name);
-            File.WriteAllText(path, text);
-            files.Add(path);
-        }
-
-        return files;
     }
 
     private static void TryDelete(string directory)

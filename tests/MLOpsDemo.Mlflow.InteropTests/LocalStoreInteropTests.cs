@@ -100,6 +100,7 @@ public sealed class LocalStoreInteropTests : IDisposable
         using var client = new MlflowClient(DatabaseUri);
         var experimentId = await client.Experiments.CreateAsync("models", Path.Combine(_work.FullName, "artifacts", "models"), cancellationToken: Ct);
         var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
+        await client.Runs.LogMetricAsync(run.Info.RunId, "accuracy", 0.875, cancellationToken: Ct);
         var onnx = Path.Combine(_work.FullName, "model.onnx");
         await File.WriteAllBytesAsync(onnx, Samples.OnnxLogisticRegression.Write([0.5f, -0.25f], 0.1f), Ct);
         var logged = await client.Models.LogModelAsync(run.Info.RunId, new LogModelOptions { ArtifactPath = "model", Flavor = new OnnxFlavor(), ModelFile = onnx, RegisteredModelName = "iris" }, Ct);
@@ -123,6 +124,10 @@ public sealed class LocalStoreInteropTests : IDisposable
                 "found": [x.model_id for x in found], "flavors": sorted(m.flavors.keys()),
                 "onnx_data": m.flavors["onnx"]["data"], "loader": m.flavors["python_function"]["loader_module"],
                 "mlmodel_model_id": m.model_id, "run_id": m.run_id,
+                "env": m.flavors["python_function"].get("env"), "python_version": m.flavors["python_function"].get("python_version"),
+                "requirements": open(mlflow.pyfunc.get_model_dependencies("models:/iris@champion")).read().split("\n"),
+                "lm_tags": lm.tags, "lm_metrics": [[x.key, x.value, x.step] for x in lm.metrics or []],
+                "model_versions": json.loads(lm.tags["mlflow.modelVersions"]),
             }))
             """, DatabaseUri, logged.ModelId!);
 
@@ -134,6 +139,16 @@ public sealed class LocalStoreInteropTests : IDisposable
         Assert.Equal(["onnx", "python_function"], answer.GetProperty("flavors").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(("model.onnx", "mlflow.onnx"), (answer.GetProperty("onnx_data").GetString(), answer.GetProperty("loader").GetString()));
         Assert.Equal((logged.ModelId, run.Info.RunId), (answer.GetProperty("mlmodel_model_id").GetString(), answer.GetProperty("run_id").GetString()));
+        // python_function carries env and python_version as mlflow.onnx.save_model writes them; Python finds the requirements.
+        Assert.Equal(("conda.yaml", "python_env.yaml"), (answer.GetProperty("env").GetProperty("conda").GetString(), answer.GetProperty("env").GetProperty("virtualenv").GetString()));
+        Assert.Equal(PythonEnvironment.DefaultPythonVersion, answer.GetProperty("python_version").GetString());
+        Assert.Equal(["mlflow", "onnx", "onnxruntime"], answer.GetProperty("requirements").EnumerateArray().Select(e => e.GetString()!.Split("==")[0]));
+        // As mlflow.onnx.log_model on sqlite:///: context tags, the run's step-0 metrics linked, the version as a number.
+        Assert.Equal("LOCAL", answer.GetProperty("lm_tags").GetProperty("mlflow.source.type").GetString());
+        Assert.False(string.IsNullOrEmpty(answer.GetProperty("lm_tags").GetProperty("mlflow.user").GetString()));
+        Assert.Equal("""[["accuracy",0.875,0]]""", answer.GetProperty("lm_metrics").GetRawText().Replace(" ", "", StringComparison.Ordinal));
+        var registration = Assert.Single(answer.GetProperty("model_versions").EnumerateArray());
+        Assert.Equal(("iris", JsonValueKind.Number, 1), (registration.GetProperty("name").GetString(), registration.GetProperty("version").ValueKind, registration.GetProperty("version").GetInt32()));
     }
 
     [Fact]

@@ -20,7 +20,11 @@ public sealed class ServerAndMlflow2InteropTests : IDisposable
         onnx.checker.check_model(model)
         meta = mlflow.models.Model.load(uri)
         sig = meta.signature
+        lm = mlflow.MlflowClient().get_logged_model(meta.model_id) if getattr(meta, "model_id", None) else None
         print(json.dumps({
+            "logged_model_tags": lm.tags if lm else None,
+            "logged_model_metrics": [[x.key, x.value, x.step] for x in lm.metrics or []] if lm else None,
+            "model_versions": json.loads(lm.tags["mlflow.modelVersions"]) if lm else None,
             "inputs": [i.name for i in model.graph.input], "outputs": [o.name for o in model.graph.output],
             "initializers": {t.name: [float(v) for v in numpy_helper.to_array(t).flatten()] for t in model.graph.initializer},
             "flavors": sorted(meta.flavors.keys()), "loader": meta.flavors["python_function"]["loader_module"],
@@ -49,6 +53,14 @@ public sealed class ServerAndMlflow2InteropTests : IDisposable
         AssertOnnxModel(answer);
         Assert.Equal(result.ModelId, answer.GetProperty("model_id").GetString());
         Assert.Equal(runId, answer.GetProperty("run_id").GetString());
+        // As mlflow.onnx.log_model: context tags, the run's step-0 metrics linked, the version once and as a number.
+        var tags = answer.GetProperty("logged_model_tags");
+        Assert.Equal("LOCAL", tags.GetProperty("mlflow.source.type").GetString());
+        Assert.False(string.IsNullOrEmpty(tags.GetProperty("mlflow.user").GetString()));
+        Assert.False(string.IsNullOrEmpty(tags.GetProperty("mlflow.source.name").GetString()));
+        Assert.Equal("""[["accuracy",0.875,0]]""", answer.GetProperty("logged_model_metrics").GetRawText().Replace(" ", "", StringComparison.Ordinal));
+        var registration = Assert.Single(answer.GetProperty("model_versions").EnumerateArray());
+        Assert.Equal((name, JsonValueKind.Number, 1), (registration.GetProperty("name").GetString(), registration.GetProperty("version").ValueKind, registration.GetProperty("version").GetInt32()));
     }
 
     [Fact]
@@ -201,6 +213,7 @@ public sealed class ServerAndMlflow2InteropTests : IDisposable
         var name = $"{prefix}-{Guid.NewGuid():N}";
         var experimentId = await client.Experiments.CreateAsync(name, cancellationToken: Ct);
         var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
+        await client.Runs.LogMetricAsync(run.Info.RunId, "accuracy", 0.875, cancellationToken: Ct);
         var onnx = Path.Combine(_work.FullName, "logreg.onnx");
         await File.WriteAllBytesAsync(onnx, Samples.OnnxLogisticRegression.Write(s_weights, Bias), Ct);
         var result = await client.Models.LogModelAsync(run.Info.RunId, new LogModelOptions

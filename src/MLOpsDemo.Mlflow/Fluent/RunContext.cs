@@ -47,7 +47,14 @@ internal static class RunContext
     }
 
     /// <summary>System tags: user, source name and type, git commit/branch/origin, then <c>MLFLOW_RUN_CONTEXT</c>.</summary>
-    public static Dictionary<string, string> SystemTags(MlflowClient client, Func<string, string?> environment)
+    /// <param name="client">The client (its user name and source overrides).</param>
+    /// <param name="environment">Reads environment variables.</param>
+    /// <param name="includeGitBranchAndOrigin">
+    /// Whether to add the git branch and origin URL, which this library puts on runs; a logged model gets only the
+    /// commit, as Python's context providers give it.
+    /// </param>
+    /// <returns>The tags.</returns>
+    public static Dictionary<string, string> SystemTags(MlflowClient client, Func<string, string?> environment, bool includeGitBranchAndOrigin = true)
     {
         var tags = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -64,12 +71,12 @@ internal static class RunContext
                 tags[GitCommitTag] = git.Commit;
             }
 
-            if (git.Branch is not null)
+            if (includeGitBranchAndOrigin && git.Branch is not null)
             {
                 tags[GitBranchTag] = git.Branch;
             }
 
-            if (git.RepoUrl is not null)
+            if (includeGitBranchAndOrigin && git.RepoUrl is not null)
             {
                 tags[GitRepoUrlTag] = git.RepoUrl;
             }

@@ -17,7 +17,7 @@ internal interface ILoggedModelStore
 
     Task DeleteLoggedModelAsync(string modelId, CancellationToken cancellationToken);
 
-    Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken);
+    Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelDatasetFilter>? datasets, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken);
 
     Task SetLoggedModelTagsAsync(string modelId, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 
@@ -56,13 +56,14 @@ internal sealed class RestLoggedModelStore : ILoggedModelStore
     public Task DeleteLoggedModelAsync(string modelId, CancellationToken cancellationToken) =>
         RestApi.CallAsync(() => _api.Delete(modelId, new ModelIdBody(modelId), cancellationToken));
 
-    public Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken) =>
+    public Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelDatasetFilter>? datasets, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken) =>
         Map(
             () => _api.Search(
                 new SearchLoggedModelsBody
                 {
                     ExperimentIds = experimentIds,
                     Filter = string.IsNullOrEmpty(filter) ? null : filter,
+                    Datasets = datasets is { Count: > 0 } ? datasets.Select(d => new LoggedModelDatasetDto { DatasetName = d.DatasetName, DatasetDigest = d.DatasetDigest }).ToList() : null,
                     MaxResults = maxResults,
                     OrderBy = orderBy is { Count: > 0 } ? orderBy.Select(o => new LoggedModelOrderByDto { FieldName = o.FieldName, Ascending = o.Ascending, DatasetName = o.DatasetName, DatasetDigest = o.DatasetDigest }).ToList() : null,
                     PageToken = string.IsNullOrEmpty(pageToken) ? null : pageToken,

@@ -51,6 +51,15 @@ internal sealed record LoggedModelOrderByDto
     public string? DatasetDigest { get; init; }
 }
 
+internal sealed record LoggedModelDatasetDto
+{
+    [JsonPropertyName("dataset_name")]
+    public required string DatasetName { get; init; }
+
+    [JsonPropertyName("dataset_digest")]
+    public string? DatasetDigest { get; init; }
+}
+
 internal sealed record SearchLoggedModelsBody
 {
     [JsonPropertyName("experiment_ids")]
@@ -58,6 +67,9 @@ internal sealed record SearchLoggedModelsBody
 
     [JsonPropertyName("filter")]
     public string? Filter { get; init; }
+
+    [JsonPropertyName("datasets")]
+    public IReadOnlyList<LoggedModelDatasetDto>? Datasets { get; init; }
 
     [JsonPropertyName("max_results")]
     public int MaxResults { get; init; }

@@ -152,6 +152,11 @@ public sealed record LoggedModelOrderBy(string FieldName, bool Ascending = true)
     public string? DatasetDigest { get; init; }
 }
 
+/// <summary>A dataset of <see cref="SearchLoggedModelsOptions.Datasets"/>: the metrics logged for it (MLflow's <c>DatasetFilter</c>).</summary>
+/// <param name="DatasetName">The dataset name (required).</param>
+/// <param name="DatasetDigest">The dataset digest, or <see langword="null"/> for any digest of that name.</param>
+public sealed record LoggedModelDatasetFilter(string DatasetName, string? DatasetDigest = null);
+
 /// <summary>Options of <see cref="LoggedModelsClient.SearchAsync"/>.</summary>
 public sealed record SearchLoggedModelsOptions
 {
@@ -163,6 +168,13 @@ public sealed record SearchLoggedModelsOptions
 
     /// <summary>Order clauses.</summary>
     public IReadOnlyList<LoggedModelOrderBy>? OrderBy { get; init; }
+
+    /// <summary>
+    /// Datasets that metric comparisons in <see cref="Filter"/> are restricted to: a <c>metrics.&lt;name&gt;</c>
+    /// comparison only looks at values logged for one of them. Without metric comparisons, only models with a metric on
+    /// one of them are found. <see langword="null"/> or empty: no restriction.
+    /// </summary>
+    public IReadOnlyList<LoggedModelDatasetFilter>? Datasets { get; init; }
 
     /// <summary>How many models each request fetches (default 50).</summary>
     public int? PageSize { get; init; }

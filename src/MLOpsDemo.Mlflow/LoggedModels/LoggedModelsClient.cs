@@ -149,7 +149,7 @@ public class LoggedModelsClient
     public virtual async IAsyncEnumerable<LoggedModel> SearchAsync(SearchLoggedModelsOptions options, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var pageSize = PrepareSearch(options);
-        await foreach (var model in Paging.AllAsync((token, ct) => Store.SearchLoggedModelsAsync(options.ExperimentIds, options.Filter, options.OrderBy, pageSize, token, ct), options.PageToken, cancellationToken).ConfigureAwait(false))
+        await foreach (var model in Paging.AllAsync((token, ct) => Store.SearchLoggedModelsAsync(options.ExperimentIds, options.Filter, options.Datasets, options.OrderBy, pageSize, token, ct), options.PageToken, cancellationToken).ConfigureAwait(false))
         {
             yield return model;
         }
@@ -162,7 +162,7 @@ public class LoggedModelsClient
     public virtual Task<MlflowPage<LoggedModel>> SearchPageAsync(SearchLoggedModelsOptions options, CancellationToken cancellationToken = default)
     {
         var pageSize = PrepareSearch(options);
-        return Store.SearchLoggedModelsAsync(options.ExperimentIds, options.Filter, options.OrderBy, pageSize, options.PageToken, cancellationToken);
+        return Store.SearchLoggedModelsAsync(options.ExperimentIds, options.Filter, options.Datasets, options.OrderBy, pageSize, options.PageToken, cancellationToken);
     }
 
     private static int PrepareSearch(SearchLoggedModelsOptions options)
@@ -171,6 +171,14 @@ public class LoggedModelsClient
         if (options.ExperimentIds.Count == 0)
         {
             throw new ArgumentException("SearchLoggedModelsOptions.ExperimentIds must name at least one experiment.", nameof(options));
+        }
+
+        foreach (var dataset in options.Datasets ?? [])
+        {
+            if (string.IsNullOrEmpty(dataset?.DatasetName))
+            {
+                throw new ArgumentException("Each entry of SearchLoggedModelsOptions.Datasets needs a DatasetName (the digest is optional), e.g. new LoggedModelDatasetFilter(\"eval\").", nameof(options));
+            }
         }
 
         var pageSize = options.PageSize ?? DefaultPageSize;

@@ -37,7 +37,7 @@ internal sealed class ProjectFetcher(string gitExecutable)
             if (version is null)
             {
                 var directory = Combine(root, subdirectory, given);
-                var source = await DescribeLocalAsync(given, directory, cancellationToken).ConfigureAwait(false);
+                var source = await DescribeLocalAsync(given, subdirectory is not null, directory, cancellationToken).ConfigureAwait(false);
                 return await MlProjectLoader.LoadAsync(directory, source, cancellationToken).ConfigureAwait(false);
             }
 
@@ -48,10 +48,13 @@ internal sealed class ProjectFetcher(string gitExecutable)
             }
 
             // MLflow checks the version out inside the working copy; we clone it instead and leave the user's files alone.
+            // The tags are MLflow's: the source name of the working copy, and as repoURL the working copy's first remote
+            // (MLflow fetches the version from it), or the URI as given when it has none (MLflow adds it as 'origin').
             var repoRoot = top.StandardOutput.Trim();
             var relative = Path.GetRelativePath(repoRoot, root);
             var inner = relative == "." ? subdirectory : subdirectory is null ? relative : Path.Combine(relative, subdirectory);
-            return await CloneAsync(given, new Uri(repoRoot).AbsoluteUri, inner, version, cancellationToken).ConfigureAwait(false);
+            var local = await DescribeLocalAsync(given, subdirectory is not null, Combine(root, subdirectory, given), cancellationToken).ConfigureAwait(false);
+            return await CloneAsync(given, new Uri(repoRoot).AbsoluteUri, inner, version, cancellationToken, local.SourceName, local.GitRepoUrl ?? uri).ConfigureAwait(false);
         }
 
         if (uri.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
@@ -67,7 +70,7 @@ internal sealed class ProjectFetcher(string gitExecutable)
         throw new ArgumentException($"The project URI '{given}' is neither an existing folder nor a git URI (https://…/repo.git, git@…, file:///…/repo.git).", nameof(uri));
     }
 
-    private async Task<MlProject> CloneAsync(string given, string remote, string? subdirectory, string? version, CancellationToken cancellationToken)
+    private async Task<MlProject> CloneAsync(string given, string remote, string? subdirectory, string? version, CancellationToken cancellationToken, string? sourceName = null, string? repoUrl = null)
     {
         var destination = Path.Combine(Path.GetTempPath(), "mlflow-project-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(destination);
@@ -115,9 +118,9 @@ internal sealed class ProjectFetcher(string gitExecutable)
             var source = new ProjectSource
             {
                 Uri = given,
-                SourceName = given.Trim().Trim('"', '\''),
+                SourceName = sourceName ?? given.Trim().Trim('"', '\''),
                 GitCommit = commit.Succeeded ? commit.StandardOutput.Trim() : null,
-                GitRepoUrl = remote,
+                GitRepoUrl = repoUrl ?? remote,
                 GitBranch = branch,
                 TemporaryDirectory = destination,
             };
@@ -130,26 +133,26 @@ internal sealed class ProjectFetcher(string gitExecutable)
         }
     }
 
-    private async Task<ProjectSource> DescribeLocalAsync(string given, string directory, CancellationToken cancellationToken)
+    // mlflow.source.name of a local folder, as MLflow's _create_run: a URI with '#subdir' is not a local path to MLflow,
+    // so it is recorded as given; a folder in a git work tree becomes file://<work tree>[#<folder in it>]; else the path.
+    private async Task<ProjectSource> DescribeLocalAsync(string given, bool hasSubdirectory, string directory, CancellationToken cancellationToken)
     {
+        var asGiven = given.Trim().Trim('"', '\'');
         var top = await GitAsync(directory, cancellationToken, "rev-parse", "--show-toplevel").ConfigureAwait(false);
         if (!top.Succeeded)
         {
-            return new ProjectSource { Uri = given, SourceName = directory };
+            return new ProjectSource { Uri = given, SourceName = hasSubdirectory ? asGiven : directory };
         }
 
         var root = Path.GetFullPath(top.StandardOutput.Trim());
         var relative = Path.GetRelativePath(root, directory).Replace('\\', '/');
-        var sourceName = "file://" + root.Replace('\\', '/') + (relative == "." ? "" : "#" + relative);
+        var sourceName = hasSubdirectory ? asGiven : "file://" + root.Replace('\\', '/') + (relative == "." ? "" : "#" + relative);
         var commit = await GitAsync(directory, cancellationToken, "rev-parse", "HEAD").ConfigureAwait(false);
-        string? repoUrl = null;
-        var remotes = await GitAsync(directory, cancellationToken, "remote").ConfigureAwait(false);
+        // The first remote in the order of the git config, as GitPython's repo.remotes (`git remote` sorts by name).
+        var remotes = await GitAsync(directory, cancellationToken, "config", "--get-regexp", @"^remote\..*\.url$").ConfigureAwait(false);
         var first = remotes.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
-        if (first is not null)
-        {
-            var url = await GitAsync(directory, cancellationToken, "remote", "get-url", first).ConfigureAwait(false);
-            repoUrl = url.Succeeded ? url.StandardOutput.Trim() : null;
-        }
+        var space = first?.IndexOf(' ', StringComparison.Ordinal) ?? -1;
+        var repoUrl = space > 0 ? first![(space + 1)..].Trim() : null;
 
         return new ProjectSource
         {

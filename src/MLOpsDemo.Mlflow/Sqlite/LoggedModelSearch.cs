@@ -14,6 +14,9 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 /// <c>params.&lt;key&gt;</c> and <c>tags.&lt;key&gt;</c> (= != LIKE ILIKE IN NOT IN).
 /// </summary>
 /// <remarks>
+/// With datasets (<see cref="SearchLoggedModelsOptions.Datasets"/>), a metric comparison only considers values logged
+/// for one of them (name, and digest when given); without metric comparisons the model needs some metric on one of them
+/// (MLflow's SQL store; checked with Python MLflow 3.11 on <c>sqlite:///</c>).
 /// A metric comparison matches a model when <em>any</em> value logged for that key matches, which is what MLflow's
 /// SQL store does (<c>_apply_filter_string_datasets_search_logged_models</c> joins every <c>logged_model_metrics</c>
 /// row of the key; checked against MLflow 3.11: a model that logged acc = 0.5 then 0.9 matches both
@@ -21,22 +24,54 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 /// </remarks>
 internal static class LoggedModelFilter
 {
-    public static string ToSql(string? filter, out List<(string Name, object? Value)> parameters)
+    public static string ToSql(string? filter, IReadOnlyList<LoggedModelDatasetFilter>? datasets, out List<(string Name, object? Value)> parameters)
     {
         parameters = [];
         var clauses = SearchFilter.Parse(filter, SearchKind.LoggedModels);
-        if (clauses.Count == 0)
-        {
-            return "1 = 1";
-        }
-
-        var sql = new List<string>(clauses.Count);
+        var onDatasets = DatasetSql(datasets, parameters);
+        var sql = new List<string>(clauses.Count + 1);
         foreach (var clause in clauses)
         {
-            sql.Add(Render(clause, filter!, parameters));
+            sql.Add(Render(clause, filter!, onDatasets, parameters));
         }
 
-        return string.Join(" AND ", sql);
+        if (onDatasets is not null && !clauses.Any(c => c.Entity == SearchEntity.Metric))
+        {
+            sql.Add($"EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND {onDatasets})");
+        }
+
+        return sql.Count == 0 ? "1 = 1" : string.Join(" AND ", sql);
+    }
+
+    // (x.dataset_name = … [AND x.dataset_digest = …]) OR …, or null without datasets.
+    private static string? DatasetSql(IReadOnlyList<LoggedModelDatasetFilter>? datasets, List<(string Name, object? Value)> parameters)
+    {
+        if (datasets is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        var any = new List<string>(datasets.Count);
+        foreach (var dataset in datasets)
+        {
+            if (string.IsNullOrEmpty(dataset?.DatasetName))
+            {
+                throw Invalid("`dataset_name` in the `datasets` clause must be specified.");
+            }
+
+            var p = "$d" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+            parameters.Add((p + "n", dataset.DatasetName));
+            var condition = $"x.dataset_name = {p}n";
+            if (dataset.DatasetDigest is not null)
+            {
+                parameters.Add((p + "d", dataset.DatasetDigest));
+                condition += $" AND x.dataset_digest = {p}d";
+            }
+
+            any.Add("(" + condition + ")");
+        }
+
+        return "(" + string.Join(" OR ", any) + ")";
     }
 
     public static string OrderSql(IReadOnlyList<LoggedModelOrderBy>? orderBy, List<(string Name, object? Value)> parameters)
@@ -104,7 +139,7 @@ internal static class LoggedModelFilter
         _ => null,
     };
 
-    private static string Render(FilterClause clause, string filter, List<(string Name, object? Value)> parameters)
+    private static string Render(FilterClause clause, string filter, string? onDatasets, List<(string Name, object? Value)> parameters)
     {
         var p = "$f" + parameters.Count.ToString(CultureInfo.InvariantCulture);
         var (op, key, value) = (clause.Comparator, clause.Key, clause.Value!);
@@ -113,7 +148,7 @@ internal static class LoggedModelFilter
             case SearchEntity.Metric:
                 parameters.Add((p + "k", key));
                 parameters.Add((p, value));
-                return $"EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.metric_name = {p}k AND x.metric_value {op} {p})";
+                return $"EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.metric_name = {p}k AND x.metric_value {op} {p}{(onDatasets is null ? "" : " AND " + onDatasets)})";
             case SearchEntity.Param or SearchEntity.Tag:
                 var (table, k, v) = clause.Entity == SearchEntity.Param ? ("logged_model_params", "param_key", "param_value") : ("logged_model_tags", "tag_key", "tag_value");
                 parameters.Add((p + "k", key));

@@ -119,13 +119,13 @@ internal sealed partial class SqliteTrackingStore : ILoggedModelStore
             },
             cancellationToken);
 
-    public Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken) =>
+    public Task<MlflowPage<LoggedModel>> SearchLoggedModelsAsync(IReadOnlyList<string> experimentIds, string? filter, IReadOnlyList<LoggedModelDatasetFilter>? datasets, IReadOnlyList<LoggedModelOrderBy>? orderBy, int maxResults, string? pageToken, CancellationToken cancellationToken) =>
         RunAsync(
             _ =>
             {
                 RequireLoggedModelTables();
                 var experiments = experimentIds.Select((e, i) => ("$exp" + i.ToString(CultureInfo.InvariantCulture), (object?)ParseExperimentId(e))).ToList();
-                var where = LoggedModelFilter.ToSql(filter, out var parameters);
+                var where = LoggedModelFilter.ToSql(filter, datasets, out var parameters);
                 var order = LoggedModelFilter.OrderSql(orderBy, parameters);
                 var offset = LoggedModelPageToken.Decode(pageToken, experimentIds, filter, orderBy);
                 var sql =

@@ -255,15 +255,41 @@ public sealed class DatabricksTests : IDisposable
     [Fact]
     public async Task Rate_limit_handler_spaces_requests()
     {
-        using var server = WireMockServer.Start();
-        server.Given(Request.Create().UsingGet()).RespondWith(Response.Create().WithStatusCode(200));
-        using var http = new HttpClient(new DatabricksRateLimitHandler(requestsPerSecond: 20) { InnerHandler = new SocketsHttpHandler() });
-        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var time = new FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        var sent = 0;
+        using var handler = new DatabricksRateLimitHandler(requestsPerSecond: 20, queueLimit: 15, timeProvider: time) { InnerHandler = new CountingHandler(() => Interlocked.Increment(ref sent)) };
+        using var http = new HttpMessageInvoker(handler);
+        var ct = TestContext.Current.CancellationToken;
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => http.GetAsync(new Uri(server.Url + "/x"), TestContext.Current.CancellationToken)));
+        // 40 at once: a burst of 20 goes, 15 wait in the queue, 5 more are refused locally with 429.
+        var requests = Enumerable.Range(0, 40).Select(_ => http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://databricks.invalid/x"), ct)).ToList();
+        await Task.WhenAll(requests.Take(20));
+        Assert.Equal(20, Volatile.Read(ref sent));
+        Assert.All(requests.Skip(35), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.Result.StatusCode));
+        Assert.All(requests.Skip(20).Take(15), r => Assert.False(r.IsCompleted));
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(400), $"30 requests at 20/s took only {watch.Elapsed}");
+        time.Advance(TimeSpan.FromMilliseconds(999)); // just before the bucket refills: still waiting
+        Assert.All(requests.Skip(20).Take(15), r => Assert.False(r.IsCompleted));
+        Assert.Equal(20, Volatile.Read(ref sent));
+
+        time.Advance(TimeSpan.FromMilliseconds(1)); // one second: 20 permits, enough for the 15 in the queue, oldest first
+        var waited = await Task.WhenAll(requests.Skip(20).Take(15));
+        Assert.All(waited, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(35, Volatile.Read(ref sent));
+
+        foreach (var response in requests.Select(r => r.Result))
+        {
+            response.Dispose();
+        }
+    }
+
+    private sealed class CountingHandler(Action onSend) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            onSend();
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { RequestMessage = request });
+        }
     }
 
     private static System.Security.Cryptography.X509Certificates.X509Certificate2 SelfSignedLocalhostCertificate()

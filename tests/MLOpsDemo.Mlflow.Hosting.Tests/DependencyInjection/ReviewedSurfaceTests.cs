@@ -113,7 +113,9 @@ public sealed class ReviewedProviderSurfaceTests
     [Fact]
     public async Task RequestsPerSecond_adds_the_rate_limit_handler_to_the_clients_pipeline()
     {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch);
         var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
         services.AddMlflowClient(o => o.TrackingUri = "databricks")
             .AddDatabricksAuth(o =>
             {
@@ -123,9 +125,28 @@ public sealed class ReviewedProviderSurfaceTests
         services.AddMlflowClient("plain", o => o.TrackingUri = "databricks").AddDatabricksAuth(o => o.Config = new DatabricksConfig { Host = "https://ws.cloud.databricks.com", Token = "dapi-1" });
         await using var provider = services.BuildServiceProvider();
 
-        Assert.Contains(AdditionalHandlers(provider, MlflowClientNames.HttpClientName("")), h => h is DatabricksRateLimitHandler);
+        var limiter = Assert.Single(AdditionalHandlers(provider, MlflowClientNames.HttpClientName("")).OfType<DatabricksRateLimitHandler>());
+        // Its bucket refills on the container's TimeProvider (through MlflowClientOptions.TimeProvider): the 6th request
+        // at 5/s waits until that clock has moved one second.
+        limiter.InnerHandler = new OkHandler();
+        using (var http = new HttpMessageInvoker(limiter))
+        {
+            var ct = TestContext.Current.CancellationToken;
+            var requests = Enumerable.Range(0, 6).Select(_ => http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "https://ws.cloud.databricks.com/x"), ct)).ToList();
+            await Task.WhenAll(requests.Take(5));
+            Assert.False(requests[5].IsCompleted);
+            time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await requests[5]).StatusCode);
+        }
+
         Assert.DoesNotContain(AdditionalHandlers(provider, MlflowClientNames.HttpClientName("plain")), h => h is DatabricksRateLimitHandler);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ServiceCollection().AddMlflowClient(o => o.TrackingUri = "databricks").AddDatabricksAuth(o => o.RequestsPerSecond = 0));
+    }
+
+    private sealed class OkHandler : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { RequestMessage = request });
     }
 
     private static IList<DelegatingHandler> AdditionalHandlers(IServiceProvider provider, string httpClientName)

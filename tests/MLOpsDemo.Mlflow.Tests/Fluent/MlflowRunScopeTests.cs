@@ -35,6 +35,37 @@ public class MlflowRunScopeTests
     }
 
     [Fact]
+    public async Task SetTags_sends_each_key_once_in_first_set_order_with_its_last_value_and_the_store_keeps_it()
+    {
+        using var server = new FakeMlflowServer();
+        using var client = server.CreateClient();
+        using var folder = new MLOpsDemo.Mlflow.Tests.Sqlite.TempFolder();
+        using var local = folder.Client();
+        string runId, localRunId;
+
+        await using (var run = await client.StartRunAsync(cancellationToken: Ct))
+        await using (var localRun = await local.StartRunAsync(new StartRunOptions { ExperimentName = "tags" }, Ct))
+        {
+            (runId, localRunId) = (run.RunId, localRun.RunId);
+            foreach (var target in new[] { run, localRun })
+            {
+                target.SetTag("stage", "dev");
+                target.SetTags([new("team", "vision"), new("stage", "staging"), new("owner", "me"), new("stage", "prod")]);
+                Assert.Throws<ArgumentNullException>(() => target.SetTags(null!));
+                Assert.Throws<ArgumentException>(() => target.SetTags([new("ok", "1"), new("", "no key")]));
+            }
+        }
+
+        // On the wire: one entry per key, in the order the keys were first set, with the last value (the refused calls
+        // queued nothing).
+        Assert.Equal([("stage", "prod"), ("team", "vision"), ("owner", "me")], server.PairsOf(runId, "tags").Select(p => (p.Key, p.Value)));
+        // In a store: one value per key, the last one.
+        var tags = (await local.Runs.GetAsync(localRunId, Ct)).Data.Tags;
+        Assert.Equal(("prod", "vision", "me"), (tags["stage"], tags["team"], tags["owner"]));
+        Assert.False(tags.ContainsKey("ok"));
+    }
+
+    [Fact]
     public async Task Disposing_twice_and_after_EndAsync_is_harmless_and_logging_afterwards_throws()
     {
         using var server = new FakeMlflowServer();

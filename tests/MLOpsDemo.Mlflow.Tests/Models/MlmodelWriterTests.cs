@@ -71,7 +71,7 @@ public class MlmodelWriterTests
         var model = new MlflowModel
         {
             ArtifactPath = "model",
-            Flavors = new OnnxFlavor { PythonVersion = "3.11.7" }.ToMlflowFlavors().ToDictionary(f => f.Name),
+            Flavors = new OnnxFlavor { PythonVersion = "3.11.7", IncludeEnv = false }.ToMlflowFlavors().ToDictionary(f => f.Name),
             MlflowVersion = "2.21.3",
             ModelUuid = "5f0c1e2d3b4a49c8a7f6e5d4c3b2a190",
             RunId = "a1b2c3d4e5f60718293a4b5c6d7e8f90",
@@ -371,6 +371,8 @@ public class MlmodelWriterTests
         Assert.Equal("1.17.0", onnx.OnnxVersion);
         Assert.Equal(["CUDAExecutionProvider", "CPUExecutionProvider"], onnx.Providers);
         Assert.True(onnx.IncludePythonFunction);
+        Assert.Equal("3.11.7", onnx.PythonVersion);
+        Assert.True(onnx.IncludeEnv);
     }
 
     [Fact]

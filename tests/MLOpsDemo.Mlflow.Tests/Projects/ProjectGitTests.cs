@@ -191,5 +191,50 @@ public sealed class ProjectGitTests : IDisposable
         Assert.Equal("v1", project.Name);
         Assert.Equal(_v1Commit, project.Source.GitCommit);
         Assert.Equal(_headCommit, await Git(_work, "rev-parse", "HEAD"));
+        // Without a remote MLflow adds the URI as given as 'origin' and records it (mlflow run <dir> -v v1).
+        Assert.Equal(Path.Combine(_work, "sub", "proj"), project.Source.GitRepoUrl);
+    }
+
+    [Fact]
+    public async Task A_local_repository_with_a_version_records_its_first_remote_and_its_work_tree_as_mlflow_run_does()
+    {
+        await CreateRepositoryAsync();
+        // Config order, not name order: GitPython's repo.remotes[0] is 'upstream' here, `git remote` would list 'origin' first.
+        await Git(_work, "remote", "add", "upstream", "https://example.com/org/repo.git");
+        await Git(_work, "remote", "add", "origin", "https://example.com/fork/repo.git");
+        await Git(_work, "branch", "dev", _v1Commit);
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://localhost:1" });
+        var ct = TestContext.Current.CancellationToken;
+
+        var project = await client.Projects.LoadAsync(Path.Combine(_work, "sub", "proj"), "dev", ct);
+        Directory.Delete(project.Source.TemporaryDirectory!, recursive: true);
+        var inPlace = await client.Projects.LoadAsync(_work + "#sub/proj", null, ct);
+
+        // mlflow run work/sub/proj -v dev --env-manager local (MLflow 3.11): source name file://<work tree>#sub/proj,
+        // repoURL the first remote, branch dev.
+        Assert.Equal(("v1", _v1Commit), (project.Name, project.Source.GitCommit));
+        Assert.Equal($"file://{_work}#sub/proj", project.Source.SourceName);
+        Assert.Equal("https://example.com/org/repo.git", project.Source.GitRepoUrl);
+        Assert.Equal("dev", project.Source.GitBranch);
+        Assert.Equal("https://example.com/org/repo.git", inPlace.Source.GitRepoUrl);
+    }
+
+    [Fact]
+    public async Task A_local_work_tree_given_with_a_subdirectory_records_the_uri_as_given()
+    {
+        await CreateRepositoryAsync();
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "http://localhost:1" });
+        var ct = TestContext.Current.CancellationToken;
+        var given = _work + "#sub/proj";
+
+        var project = await client.Projects.LoadAsync(given, null, ct);
+        var versioned = await client.Projects.LoadAsync(given, "v1", ct);
+        Directory.Delete(versioned.Source.TemporaryDirectory!, recursive: true);
+
+        // mlflow run '<dir>#sub' --env-manager local: '<dir>#sub' is no local path to MLflow, so the tag is the URI as given.
+        Assert.Equal((given, Path.Combine(_work, "sub", "proj")), (project.Source.SourceName, project.Directory));
+        Assert.Equal(_headCommit, project.Source.GitCommit);
+        Assert.Equal(given, versioned.Source.SourceName);
+        Assert.Equal(_v1Commit, versioned.Source.GitCommit);
     }
 }

@@ -186,6 +186,52 @@ public class SqliteLoggedModelStoreTests
     }
 
     [Fact]
+    public async Task Dataset_filters_restrict_metric_filters_and_order_to_metrics_of_those_datasets_as_the_sql_store_does()
+    {
+        // Oracle: Python MLflow 3.11 on sqlite:/// with m1: acc 0.9 on train/d1 and 0.5 on test/d2, m2: acc 0.7 on
+        // test/d2, m3: acc 0.95 without a dataset; search_logged_models(datasets=…) printed the lists asserted below.
+        using var folder = new TempFolder();
+        using var client = folder.Client(new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_767_225_600_000)) { AutoAdvanceAmount = TimeSpan.FromMilliseconds(10) });
+        var experimentId = await client.Experiments.CreateAsync("dataset-filter", cancellationToken: Ct);
+        var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
+        var ids = new Dictionary<string, string>();
+        foreach (var name in new[] { "m1", "m2", "m3" })
+        {
+            ids[(await client.LoggedModels.CreateAsync(experimentId, new CreateLoggedModelOptions { Name = name }, Ct)).Info.ModelId] = name;
+        }
+
+        var id = ids.ToDictionary(p => p.Value, p => p.Key);
+        await client.Runs.LogBatchAsync(
+            run.Info.RunId,
+            [
+                new Metric("acc", 0.9, 1000) { ModelId = id["m1"], DatasetName = "train", DatasetDigest = "d1" },
+                new Metric("acc", 0.5, 1001) { ModelId = id["m1"], DatasetName = "test", DatasetDigest = "d2" },
+                new Metric("acc", 0.7, 1002) { ModelId = id["m2"], DatasetName = "test", DatasetDigest = "d2" },
+                new Metric("acc", 0.95, 1003) { ModelId = id["m3"] },
+            ],
+            cancellationToken: Ct);
+
+        async Task<List<string>> Names(string? filter, LoggedModelDatasetFilter[]? datasets, params LoggedModelOrderBy[] orderBy)
+        {
+            var page = await client.LoggedModels.SearchPageAsync(new SearchLoggedModelsOptions { ExperimentIds = [experimentId], Filter = filter, Datasets = datasets, OrderBy = orderBy }, Ct);
+            return [.. page.Items.Select(m => ids[m.Info.ModelId])];
+        }
+
+        Assert.Empty(await Names("metrics.acc > 0.8", [new("test")]));
+        Assert.Equal(["m3", "m1"], await Names("metrics.acc > 0.8", null));
+        Assert.Equal(["m1"], await Names(null, [new("train")]));
+        Assert.Equal(["m2", "m1"], await Names(null, [new("test")], new LoggedModelOrderBy("metrics.acc", Ascending: false) { DatasetName = "test" }));
+        Assert.Empty(await Names(null, [new("train", "wrong")]));
+        Assert.Equal(["m1"], await Names("metrics.acc < 0.6", [new("train"), new("test", "d2")]));
+        Assert.Empty(await Names("name = 'm2'", [new("train")]));
+        Assert.Equal(["m3", "m2", "m1"], await Names(null, [], new LoggedModelOrderBy("metrics.acc", Ascending: false)));
+
+        // A dataset without a name is refused before the store is asked (MLflow: INVALID_PARAMETER_VALUE).
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Names(null, [new("")]));
+        Assert.Contains("DatasetName", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metric_filter_matches_any_logged_value_of_the_key_as_the_sql_store_does()
     {
         // Oracle: MLflow 3.11's SqlAlchemyStore (sqlite:///) given acc = 0.5 at step 0 then 0.9 at step 1 returns the
@@ -225,6 +271,7 @@ public class SqliteLoggedModelStoreTests
         var experimentId = await client.Experiments.CreateAsync("models", artifactLocation: Path.Combine(folder.Path, "store"), cancellationToken: Ct);
         var run = await client.Runs.CreateAsync(experimentId, cancellationToken: Ct);
         await client.Runs.LogParamAsync(run.Info.RunId, "lr", "0.01", Ct);
+        await client.Runs.LogBatchAsync(run.Info.RunId, [new Metric("acc", 0.5, 1000, step: 1), new Metric("acc", 0.75, 2000, step: 2), new Metric("loss", 0.25, 3000, step: 2)], cancellationToken: Ct);
         var modelFile = Path.Combine(folder.Path, "trained.onnx");
         await File.WriteAllBytesAsync(modelFile, [1, 2, 3, 4], Ct);
 
@@ -242,7 +289,14 @@ public class SqliteLoggedModelStoreTests
         Assert.Equal((logged.ModelId, 2L), (Assert.Single((await client.Runs.GetAsync(run.Info.RunId, Ct)).Outputs.ModelOutputs) is var o ? (o.ModelId, o.Step) : default));
         var version = logged.RegisteredVersion!;
         Assert.Equal(("1", "models:/" + logged.ModelId, run.Info.RunId), (version.Version, version.Source, version.RunId));
-        Assert.Contains("local-iris", (await client.LoggedModels.GetAsync(logged.ModelId!, Ct)).Info.Tags["mlflow.modelVersions"], StringComparison.Ordinal);
+        var stored = await client.LoggedModels.GetAsync(logged.ModelId!, Ct);
+        Assert.Equal("[{\"name\": \"local-iris\", \"version\": 1}]", stored.Info.Tags["mlflow.modelVersions"]); // as Python's client writes it on sqlite:///
+        Assert.Equal("LOCAL", stored.Info.Tags["mlflow.source.type"]);
+        Assert.False(string.IsNullOrEmpty(stored.Info.Tags["mlflow.user"]));
+        Assert.False(string.IsNullOrEmpty(stored.Info.Tags["mlflow.source.name"]));
+        // The run's metrics at the model's step (2) are the logged model's metrics, as Model.log links them.
+        Assert.Equal([("acc", 0.75, 2L, 2000L), ("loss", 0.25, 2L, 3000L)], stored.Data.Metrics.Select(m => (m.Key, m.Value, m.Step, m.Timestamp)).OrderBy(m => m.Key, StringComparer.Ordinal));
+        Assert.Equal(2, (await client.Runs.GetMetricHistoryAsync(run.Info.RunId, "acc", cancellationToken: Ct).ToListAsync(Ct)).Count); // the run's history is unchanged
         Assert.Equal(logged.ArtifactUri, await client.ModelRegistry.GetVersionDownloadUriAsync("local-iris", "1", Ct));
         using (var db = SqliteGolden.Open(folder.DatabasePath))
         {

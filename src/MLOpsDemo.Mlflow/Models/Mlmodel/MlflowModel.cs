@@ -59,7 +59,7 @@ public sealed record MlflowModel
 
     /// <summary>The <c>onnx</c> flavor as a typed object, or <see langword="null"/> when the model has none.</summary>
     /// <returns>The ONNX flavor.</returns>
-    public OnnxFlavor? GetOnnxFlavor() => GetFlavor(OnnxFlavor.FlavorName) is { } flavor ? OnnxFlavor.FromConfig(flavor.Config, GetFlavor(PythonFunctionFlavor.FlavorName) is not null) : null;
+    public OnnxFlavor? GetOnnxFlavor() => GetFlavor(OnnxFlavor.FlavorName) is { } flavor ? OnnxFlavor.FromConfig(flavor.Config, GetFlavor(PythonFunctionFlavor.FlavorName)?.Config) : null;
 
     /// <summary>Formats a time as Python's <c>str(datetime)</c>: <c>2024-04-25 00:02:44.123456</c>, without the fraction when it is 0.</summary>
     /// <param name="utc">The time.</param>

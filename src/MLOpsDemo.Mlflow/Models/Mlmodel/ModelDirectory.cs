@@ -64,9 +64,22 @@ internal static class ModelDirectory
             await CopyAsync(options.ModelFile, target, cancellationToken).ConfigureAwait(false);
         }
 
+        var copied = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in options.AdditionalFiles ?? [])
         {
-            await CopyAsync(file, Path.Combine(directory, Path.GetFileName(file)), cancellationToken).ConfigureAwait(false);
+            var name = Path.GetFileName(file);
+            copied.Add(name);
+            await CopyAsync(file, Path.Combine(directory, name), cancellationToken).ConfigureAwait(false);
+        }
+
+        // The environment files the python_function entry names, as Python's save_model writes them; a file of the same
+        // name among AdditionalFiles is the caller's own and wins.
+        foreach (var (name, text) in options.Flavor.PythonEnvironment?.Files(options.MlflowVersion) ?? [])
+        {
+            if (!copied.Contains(name))
+            {
+                await File.WriteAllTextAsync(Path.Combine(directory, name), text, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         SavedInputExampleInfo? exampleInfo = null;

@@ -13,6 +13,13 @@ public abstract record ModelFlavor
     /// <summary>The model file's path relative to the model root (e.g. <c>model.onnx</c>), or <see langword="null"/>.</summary>
     public abstract string? DataPath { get; }
 
+    /// <summary>
+    /// The Python environment whose files (<c>conda.yaml</c>, <c>python_env.yaml</c>, <c>requirements.txt</c>) are
+    /// written into the model directory, as the <c>python_function</c> entry's <c>env</c> names them, or
+    /// <see langword="null"/> when the flavor names none.
+    /// </summary>
+    public virtual PythonEnvironment? PythonEnvironment => null;
+
     /// <summary>The <c>flavors</c> entries this flavor writes.</summary>
     /// <returns>The entries.</returns>
     public abstract IReadOnlyList<MlflowFlavor> ToMlflowFlavors();
@@ -20,7 +27,9 @@ public abstract record ModelFlavor
 
 /// <summary>
 /// The <c>onnx</c> flavor, plus (by default) the <c>python_function</c> entry with <c>loader_module: mlflow.onnx</c>, so
-/// that Python's <c>mlflow.onnx.load_model</c> and <c>mlflow.pyfunc.load_model</c> load a model logged from .NET.
+/// that Python's <c>mlflow.onnx.load_model</c> and <c>mlflow.pyfunc.load_model</c> load a model logged from .NET. As
+/// Python's <c>mlflow.onnx.save_model</c>, the entry carries <c>python_version</c> and <c>env</c>, and the model
+/// directory gets <c>conda.yaml</c>, <c>python_env.yaml</c> and <c>requirements.txt</c> (mlflow, onnx, onnxruntime).
 /// </summary>
 public sealed record OnnxFlavor : ModelFlavor
 {
@@ -42,11 +51,32 @@ public sealed record OnnxFlavor : ModelFlavor
     /// <summary>Whether to add the <c>python_function</c> entry (default true).</summary>
     public bool IncludePythonFunction { get; init; } = true;
 
-    /// <summary>The Python version recorded in <c>python_function</c> (optional; a mismatch only warns).</summary>
-    public string? PythonVersion { get; init; }
+    /// <summary>
+    /// The Python version recorded in <c>python_function</c> and the env files (a mismatch only warns). Default
+    /// <see cref="PythonEnvironment.DefaultPythonVersion"/>; <see langword="null"/> leaves the key out.
+    /// </summary>
+    public string? PythonVersion { get; init; } = PythonEnvironment.DefaultPythonVersion;
+
+    /// <summary>The <c>onnxruntime</c> version written to the requirements. Default <c>1.19.2</c>.</summary>
+    public string OnnxRuntimeVersion { get; init; } = "1.19.2";
+
+    /// <summary>
+    /// Whether <c>python_function</c> names the env files (<c>env: {conda: conda.yaml, virtualenv: python_env.yaml}</c>)
+    /// and the model directory gets them, as Python writes them (for <c>mlflow models serve --env-manager</c>). Default true.
+    /// </summary>
+    public bool IncludeEnv { get; init; } = true;
 
     /// <inheritdoc />
     public override string? DataPath => Data;
+
+    /// <inheritdoc />
+    public override PythonEnvironment? PythonEnvironment => IncludePythonFunction && IncludeEnv
+        ? new PythonEnvironment
+        {
+            PythonVersion = PythonVersion ?? PythonEnvironment.DefaultPythonVersion,
+            Requirements = [$"onnx=={OnnxVersion}", $"onnxruntime=={OnnxRuntimeVersion}"],
+        }
+        : null;
 
     /// <inheritdoc />
     public override IReadOnlyList<MlflowFlavor> ToMlflowFlavors()
@@ -67,19 +97,21 @@ public sealed record OnnxFlavor : ModelFlavor
         var flavors = new List<MlflowFlavor> { new(FlavorName, onnx) };
         if (IncludePythonFunction)
         {
-            flavors.Add(new PythonFunctionFlavor("mlflow.onnx", Data) { PythonVersion = PythonVersion }.ToMlflowFlavor());
+            flavors.Add(new PythonFunctionFlavor("mlflow.onnx", Data) { PythonVersion = PythonVersion, Environment = PythonEnvironment }.ToMlflowFlavor());
         }
 
         return flavors;
     }
 
-    internal static OnnxFlavor FromConfig(IReadOnlyDictionary<string, object?> config, bool hasPythonFunction) => new()
+    internal static OnnxFlavor FromConfig(IReadOnlyDictionary<string, object?> config, IReadOnlyDictionary<string, object?>? pythonFunction) => new()
     {
         OnnxVersion = config.GetValueOrDefault("onnx_version") is { } v ? Convert.ToString(v, CultureInfo.InvariantCulture) ?? "" : "",
         Data = config.GetValueOrDefault("data") as string ?? "model.onnx",
         Providers = config.GetValueOrDefault("providers") is IReadOnlyList<object?> list ? list.Select(p => Convert.ToString(p, CultureInfo.InvariantCulture) ?? "").ToList() : ["CUDAExecutionProvider", "CPUExecutionProvider"],
         SessionOptions = config.GetValueOrDefault("onnx_session_options") as IReadOnlyDictionary<string, object?>,
-        IncludePythonFunction = hasPythonFunction,
+        IncludePythonFunction = pythonFunction is not null,
+        PythonVersion = pythonFunction?.GetValueOrDefault("python_version") is { } python ? Convert.ToString(python, CultureInfo.InvariantCulture) : null,
+        IncludeEnv = pythonFunction?.GetValueOrDefault("env") is not null,
     };
 }
 
@@ -97,6 +129,13 @@ public sealed record PythonFunctionFlavor(string LoaderModule, string? Data = nu
     /// <summary>Environment files, e.g. <c>{conda: conda.yaml, virtualenv: python_env.yaml}</c> (optional).</summary>
     public IReadOnlyDictionary<string, object?>? Env { get; init; }
 
+    /// <summary>
+    /// The Python environment: when set (and <see cref="Env"/> is not), the entry names its files
+    /// (<c>env: {conda: conda.yaml, virtualenv: python_env.yaml}</c>) and records its <c>python_version</c> unless
+    /// <see cref="PythonVersion"/> is set. The flavor that carries this entry has the files written.
+    /// </summary>
+    public PythonEnvironment? Environment { get; init; }
+
     /// <summary>The entry as written to <c>MLmodel</c>.</summary>
     /// <returns>The flavor entry.</returns>
     public MlflowFlavor ToMlflowFlavor()
@@ -107,14 +146,14 @@ public sealed record PythonFunctionFlavor(string LoaderModule, string? Data = nu
             config["data"] = Data;
         }
 
-        if (Env is not null)
+        if ((Env ?? (Environment is null ? null : PythonEnvironment.EnvConfig)) is { } env)
         {
-            config["env"] = Env;
+            config["env"] = env;
         }
 
-        if (PythonVersion is not null)
+        if ((PythonVersion ?? Environment?.PythonVersion) is { } pythonVersion)
         {
-            config["python_version"] = PythonVersion;
+            config["python_version"] = pythonVersion;
         }
 
         return new MlflowFlavor(FlavorName, config);
@@ -135,6 +174,9 @@ public sealed record CustomFlavor(string Name, string? Data = null, IReadOnlyDic
 
     /// <inheritdoc />
     public override string? DataPath => Data;
+
+    /// <inheritdoc />
+    public override PythonEnvironment? PythonEnvironment => PythonFunction?.Environment;
 
     /// <inheritdoc />
     public override IReadOnlyList<MlflowFlavor> ToMlflowFlavors()

@@ -15,6 +15,8 @@ public class ModelsClient
     /// <summary>The run tag MLflow 2.x uses to list the models logged by a run.</summary>
     public const string LogModelHistoryTag = "mlflow.log-model.history";
 
+    private const string ModelVersionsTag = "mlflow.modelVersions";
+
     private readonly MlflowClient _client;
 
     internal ModelsClient(MlflowClient client) => _client = client;
@@ -109,7 +111,7 @@ public class ModelsClient
                     ModelType = options.ModelType,
                     SourceRunId = run.Info.RunId,
                     Params = run.Data.Params.Count == 0 ? null : run.Data.Params,
-                    Tags = options.Tags,
+                    Tags = LoggedModelTags(options.Tags),
                 },
                 cancellationToken).ConfigureAwait(false);
             _client.Capabilities.LoggedModels = ServerSupport.Supported;
@@ -128,6 +130,7 @@ public class ModelsClient
         var modelId = logged.Info.ModelId;
         var artifactUri = logged.Info.ArtifactUri ?? throw new MlflowException($"The server created logged model {modelId} without an artifact location.");
         await _client.Runs.LogOutputsAsync(run.Info.RunId, [new ModelOutput { ModelId = modelId, Step = options.Step }], cancellationToken).ConfigureAwait(false);
+        await LinkRunMetricsAsync(run, modelId, options.Step, cancellationToken).ConfigureAwait(false);
 
         var header = new MlflowModel { ArtifactPath = artifactUri, RunId = run.Info.RunId, UtcTimeCreated = created, ModelUuid = modelId, ModelId = modelId };
         MlflowModel written;
@@ -155,11 +158,109 @@ public class ModelsClient
         if (options.RegisteredModelName is { } name)
         {
             version = await RegisterAsync(name, "models:/" + modelId, run.Info.RunId, modelId, cancellationToken).ConfigureAwait(false);
-            var registrations = new PythonJson().Value(new List<object?> { new OrderedTree([("name", version.Name.Length > 0 ? version.Name : name), ("version", version.Version)]) }).ToString();
-            await _client.LoggedModels.SetTagsAsync(modelId, new Dictionary<string, string> { ["mlflow.modelVersions"] = registrations }, cancellationToken).ConfigureAwait(false);
+            await RecordModelVersionAsync(modelId, version.Name.Length > 0 ? version.Name : name, version.Version, cancellationToken).ConfigureAwait(false);
         }
 
         return new ModelLogResult { ModelUri = "models:/" + modelId, ArtifactUri = artifactUri, RunId = run.Info.RunId, ModelId = modelId, Model = written, LoggedModel = ready, RegisteredVersion = version };
+    }
+
+    /// <summary>
+    /// The tags of a logged model, as Python's <c>mlflow.&lt;flavor&gt;.log_model</c> resolves them: the context tags
+    /// (<c>mlflow.user</c>, <c>mlflow.source.name</c>, <c>mlflow.source.type</c>, <c>mlflow.source.git.commit</c>,
+    /// <c>MLFLOW_RUN_CONTEXT</c>), then the caller's tags, which win.
+    /// </summary>
+    private Dictionary<string, string> LoggedModelTags(IReadOnlyDictionary<string, string>? tags)
+    {
+        var resolved = Fluent.RunContext.SystemTags(_client, _client.EnvironmentReader, includeGitBranchAndOrigin: false);
+        foreach (var (key, value) in tags ?? new Dictionary<string, string>())
+        {
+            resolved[key] = value;
+        }
+
+        return resolved;
+    }
+
+    /// <summary>
+    /// Links the run's metrics of the model's step to the logged model, as MLflow 3's <c>Model.log</c> does: every point
+    /// of the run's metric histories at <paramref name="step"/> that belongs to no model is logged again with the model id
+    /// (same key, value, timestamp, step and dataset), which the store records as the logged model's metrics.
+    /// </summary>
+    private async Task LinkRunMetricsAsync(Run run, string modelId, long step, CancellationToken cancellationToken)
+    {
+        var points = new List<Metric>();
+        foreach (var key in run.Data.Metrics.Select(m => m.Key).Distinct(StringComparer.Ordinal))
+        {
+            await foreach (var metric in _client.Runs.GetMetricHistoryAsync(run.Info.RunId, key, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (metric.Step == step && metric.ModelId is null)
+                {
+                    points.Add(metric with { ModelId = modelId });
+                }
+            }
+        }
+
+        if (points.Count > 0)
+        {
+            await _client.Runs.LogBatchAsync(run.Info.RunId, points, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Adds <c>{"name": …, "version": N}</c> to the logged model's <c>mlflow.modelVersions</c> tag unless it is there
+    /// already: an MLflow 3 server records it itself when the version is created (with the version as a JSON number,
+    /// as its store's <c>set_model_versions_tags</c> does), and the local store and older servers do not.
+    /// </summary>
+    private async Task RecordModelVersionAsync(string modelId, string name, string version, CancellationToken cancellationToken)
+    {
+        var model = await _client.LoggedModels.GetAsync(modelId, cancellationToken).ConfigureAwait(false);
+        model.Info.Tags.TryGetValue(ModelVersionsTag, out var existing);
+        if (AppendModelVersion(existing, name, version) is { } value)
+        {
+            await _client.LoggedModels.SetTagsAsync(modelId, new Dictionary<string, string> { [ModelVersionsTag] = value }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The <c>mlflow.modelVersions</c> value with the version appended, written as Python's <c>json.dumps</c> writes it
+    /// (the version a number when it is one, as MLflow's stores write it), or <see langword="null"/> when the value
+    /// already lists that name and version (as a number or a string).
+    /// </summary>
+    /// <param name="existing">The tag's current value, if any; a value that is not a JSON array is replaced.</param>
+    /// <param name="name">The registered model name.</param>
+    /// <param name="version">The version.</param>
+    /// <returns>The new value, or <see langword="null"/> when nothing changes.</returns>
+    internal static string? AppendModelVersion(string? existing, string name, string version)
+    {
+        var entries = new List<object?>();
+        if (!string.IsNullOrWhiteSpace(existing))
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(existing);
+                if (document.RootElement.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var entry in document.RootElement.EnumerateArray())
+                    {
+                        if (entry.ValueKind == JsonValueKind.Object
+                            && entry.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == name
+                            && entry.TryGetProperty("version", out var v) && (v.ValueKind is JsonValueKind.Number or JsonValueKind.String) && (v.ValueKind == JsonValueKind.Number ? v.GetRawText() : v.GetString()) == version)
+                        {
+                            return null;
+                        }
+
+                        entries.Add(entry.Clone());
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                // A corrupt tag is replaced rather than blocking the registration.
+            }
+        }
+
+        object? typed = long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : version;
+        entries.Add(new OrderedTree([("name", name), ("version", typed)]));
+        return new PythonJson().Value(entries).ToString();
     }
 
     private async Task<ModelLogResult> LogAsRunArtifactsAsync(Run run, LogModelOptions options, DateTime created, string directory, CancellationToken cancellationToken)
