@@ -6,13 +6,14 @@
 #     this library: run.LogMetric loop in 1 run and in 8 concurrent runs;
 #   the local store (mlflow.db): Python log_batch vs this library's run.LogMetric;
 #   search: Runs.SearchAsync over 50,000 runs on a 1-worker server vs paging runs/search with a bare HttpClient
-#     (the mlflow.db with the runs is made once and cached as /tmp/mlflow-compare-search-<N>.db);
+#     (the mlflow.db with the runs is made once and cached as $COMPARE_TMP/mlflow-compare-search-<N>.db);
 #   with COMPARE_SWEEP=1 (default), the fluent run at MaxConcurrentBatches 1, 2, 4, 8 on both servers (each twice, best kept).
 # Prints a table of points/s and ratios to the raw limits, the sweep, the search, then the targets of issue 16.
 #
 # usage: tests/MLOpsDemo.Mlflow.Benchmarks/compare.sh [server-kit]   (default: ../shared/mlflow-server from the repo root)
 # env:   COMPARE_SECONDS (budget of each measurement, default 3), COMPARE_PORT (first of three free ports, default 5400),
-#        COMPARE_SWEEP (1 = sweep MaxConcurrentBatches, 0 = skip), COMPARE_SEARCH_RUNS (runs to search, default 50000; 0 = skip)
+#        COMPARE_SWEEP (1 = sweep MaxConcurrentBatches, 0 = skip), COMPARE_SEARCH_RUNS (runs to search, default 50000; 0 = skip),
+#        COMPARE_TMP (folder for the servers' data and the cached search database, default /tmp)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -21,7 +22,8 @@ seconds=${COMPARE_SECONDS:-3}
 port=${COMPARE_PORT:-5400}
 sweep=${COMPARE_SWEEP:-1}
 search_runs=${COMPARE_SEARCH_RUNS:-50000}
-work=$(mktemp -d /tmp/mlflow-compare-XXXXXX)
+tmp=${COMPARE_TMP:-/tmp}
+work=$(mktemp -d "$tmp/mlflow-compare-XXXXXX")
 results="$work/results.tsv"
 started=()
 cleanup() {
@@ -54,7 +56,7 @@ python local "sqlite:///$work/python/mlflow.db" "$seconds" log_batch | tee -a "$
 dotnet "$bench" --compare --seconds "$seconds" --sqlite "$work/dotnet" | tee -a "$results" >&2
 
 if [ "$search_runs" -gt 0 ]; then
-  cache="/tmp/mlflow-compare-search-$search_runs.db"
+  cache="$tmp/mlflow-compare-search-$search_runs.db"
   if [ ! -f "$cache" ]; then
     echo "making $cache ($search_runs runs, once) ..." >&2
     dotnet "$bench" --compare --make-search-db "$cache.tmp" "$search_runs" && mv "$cache.tmp" "$cache"
