@@ -15,7 +15,8 @@ public sealed class RunLoggingOptions
 {
     /// <summary>
     /// How many points (metrics, params, tags) one run buffers before logging applies <see cref="FullMode"/>, besides
-    /// the batch being filled and the <see cref="MaxConcurrentBatches"/> batches being sent (up to 1000 points each).
+    /// the batch being filled and the <see cref="MaxConcurrentBatches"/> batches being sent (up to 1000 points each to a
+    /// server, up to 20,000 to the local store, where a batch is one SQLite transaction).
     /// Default 100,000.
     /// </summary>
     public int BufferCapacity { get; set; } = 100_000;
@@ -27,7 +28,8 @@ public sealed class RunLoggingOptions
     public BufferFullMode FullMode { get; set; } = BufferFullMode.Wait;
 
     /// <summary>
-    /// How many log-batch requests of one run may be in flight at once. Default 4. Batches of metrics only go out in
+    /// How many log-batch requests of one run may be in flight at once. Default 8, chosen by measurement (the sweep of
+    /// <c>compare.sh</c>: the best rate on a 4-worker server, as good as 4 on a 1-worker one). Batches of metrics only go out in
     /// parallel (a multi-worker server stores them concurrently; MLflow orders a metric's history by step and
     /// timestamp, not by arrival). Batches with params or tags go out one after the other, each only after the
     /// previous one was stored or given up, so a tag set twice ends with its last value. 1 sends one batch at a time.
@@ -54,7 +56,7 @@ public sealed class RunLoggingOptions
     public TimeSpan RetryTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The default of <see cref="MaxConcurrentBatches"/>.</summary>
-    internal const int DefaultMaxConcurrentBatches = 4;
+    internal const int DefaultMaxConcurrentBatches = 8;
 
     /// <summary>The largest accepted <see cref="MaxConcurrentBatches"/>.</summary>
     internal const int MaxMaxConcurrentBatches = 64;

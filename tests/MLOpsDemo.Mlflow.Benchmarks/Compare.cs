@@ -12,7 +12,8 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 /// tab-separated line: <c>RESULT target writer points seconds</c>.
 /// </summary>
 /// <remarks>
-/// Usage: <c>--compare [--seconds S] [--server NAME=URL]... [--sqlite DIR]</c>.
+/// Usage: <c>--compare [--seconds S] [--sweep] [--server NAME=URL]... [--sqlite DIR] [--search NAME=URL] [--make-search-db PATH RUNS]</c>.
+/// <c>--sweep</c> adds, per server, the fluent run at <c>MaxConcurrentBatches</c> 1, 2, 4 and 8 (writers <c>sweep-N</c>).
 /// </remarks>
 internal static class Compare
 {
@@ -24,6 +25,8 @@ internal static class Compare
         var seconds = 3.0;
         var servers = new List<(string Name, string Url)>();
         string? sqliteDir = null;
+        var sweep = false;
+        var searches = new List<(string Name, string Url)>();
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -38,6 +41,17 @@ internal static class Compare
                 case "--sqlite":
                     sqliteDir = args[++i];
                     break;
+                case "--sweep":
+                    sweep = true;
+                    break;
+                case "--search":
+                    var target = args[++i].Split('=', 2);
+                    searches.Add((target[0], target[1]));
+                    break;
+                case "--make-search-db":
+                    await SearchCompare.MakeDatabaseAsync(args[i + 1], int.Parse(args[i + 2], CultureInfo.InvariantCulture));
+                    i += 2;
+                    break;
                 default:
                     throw new ArgumentException($"Unknown argument '{args[i]}'.");
             }
@@ -46,7 +60,12 @@ internal static class Compare
         var budget = TimeSpan.FromSeconds(seconds);
         foreach (var (name, url) in servers)
         {
-            await MeasureServerAsync(name, url, budget);
+            await MeasureServerAsync(name, url, budget, sweep);
+        }
+
+        foreach (var (name, url) in searches)
+        {
+            await SearchCompare.MeasureAsync(name, url);
         }
 
         if (sqliteDir is not null)
@@ -61,7 +80,7 @@ internal static class Compare
         Console.Out.Flush();
     }
 
-    private static async Task MeasureServerAsync(string name, string url, TimeSpan budget)
+    private static async Task MeasureServerAsync(string name, string url, TimeSpan budget, bool sweep)
     {
         using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = url });
         var experimentId = await client.Experiments.CreateAsync($"dotnet-compare-{Guid.NewGuid():N}");
@@ -86,6 +105,19 @@ internal static class Compare
         Report(name, "dotnet-1run", one.Points, one.Elapsed);
         var eight = await FluentAsync(client, experimentId, runs: 8, points);
         Report(name, "dotnet-8runs", eight.Points, eight.Elapsed, eight.Note);
+
+        if (sweep)
+        {
+            // Each setting twice, interleaved (1,2,4,8,1,2,4,8), so that a burst of load on the machine hits no one setting alone.
+            foreach (var concurrency in new[] { 1, 2, 4, 8, 1, 2, 4, 8 })
+            {
+                var options = new MlflowClientOptions { TrackingUri = url };
+                options.Logging.MaxConcurrentBatches = concurrency;
+                using var swept = new MlflowClient(options);
+                var result = await FluentAsync(swept, experimentId, runs: 1, points);
+                Report(name, $"sweep-{concurrency}", result.Points, result.Elapsed);
+            }
+        }
     }
 
     /// <summary>Log-batch requests of 1000 metrics (new steps each) from <paramref name="connections"/> loops, each on its own connection.</summary>

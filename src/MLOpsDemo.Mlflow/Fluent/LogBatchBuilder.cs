@@ -59,7 +59,8 @@ internal sealed class FlushRequest
 /// <summary>
 /// Accumulates points into one log-batch request within MLflow's limits: 1000 items, 1000 metrics, 100 params,
 /// 100 tags and 1 MB of JSON. A param key appears once per batch (the server refuses a batch with the same param
-/// twice); a tag key repeated in one batch keeps its last value.
+/// twice); a tag key repeated in one batch keeps its last value. For the local store (no request to limit) a batch
+/// holds more metrics and has no byte limit: each batch is one SQLite transaction, and fewer, larger ones write faster.
 /// </summary>
 internal sealed class LogBatchBuilder
 {
@@ -74,10 +75,32 @@ internal sealed class LogBatchBuilder
 
     private readonly Dictionary<string, int> _paramIndex = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _tagIndex = new(StringComparer.Ordinal);
-    private int _bytes = EnvelopeCost;
+    private readonly int _maxMetrics;
+    private readonly int _maxItems;
+    private readonly long _maxBytes;
+    private long _bytes = EnvelopeCost;
+
+    /// <summary>A builder within MLflow's REST limits.</summary>
+    public LogBatchBuilder()
+        : this(MlflowValidation.MaxBatchMetrics)
+    {
+    }
+
+    /// <summary>
+    /// A builder of up to <paramref name="maxMetrics"/> metrics: MLflow's REST limits when that is 1000 or less,
+    /// else (the local store) that many metrics plus the params and tags, without a byte limit.
+    /// </summary>
+    public LogBatchBuilder(int maxMetrics)
+    {
+        var rest = maxMetrics <= MlflowValidation.MaxBatchMetrics;
+        _maxMetrics = maxMetrics;
+        _maxItems = rest ? MlflowValidation.MaxBatchItems : maxMetrics + MlflowValidation.MaxBatchParams + MlflowValidation.MaxBatchTags;
+        _maxBytes = rest ? MlflowValidation.MaxBatchBytes : long.MaxValue;
+        Metrics = new MetricPoints(maxMetrics);
+    }
 
     /// <summary>The metric points, stored inline (a <see cref="Metric"/> object is only made if a store asks for one).</summary>
-    public MetricPoints Metrics { get; } = new(MlflowValidation.MaxBatchMetrics);
+    public MetricPoints Metrics { get; }
 
     public List<KeyValuePair<string, string>> Params { get; } = new();
 
@@ -85,12 +108,12 @@ internal sealed class LogBatchBuilder
 
     public int Count => Metrics.Count + Params.Count + Tags.Count;
 
-    public bool IsFull => Count >= MlflowValidation.MaxBatchItems;
+    public bool IsFull => Count >= _maxItems || Metrics.Count >= _maxMetrics;
 
     /// <summary>Adds a point; returns <see langword="false"/> when it does not fit and the batch must be sent first.</summary>
     public bool TryAdd(in LogPoint point)
     {
-        if (Count >= MlflowValidation.MaxBatchItems || (Count > 0 && _bytes + point.Cost > MlflowValidation.MaxBatchBytes))
+        if (Count >= _maxItems || (Count > 0 && _bytes + point.Cost > _maxBytes))
         {
             return false;
         }
@@ -98,7 +121,7 @@ internal sealed class LogBatchBuilder
         switch (point.Kind)
         {
             case PointKind.Metric:
-                if (Metrics.Count >= MlflowValidation.MaxBatchMetrics)
+                if (Metrics.Count >= _maxMetrics)
                 {
                     return false;
                 }

@@ -328,7 +328,7 @@ internal sealed class RunLogger
         }
     }
 
-    private LogBatchBuilder RentBuilder() => _spareBuilders.TryTake(out var builder) ? builder : new LogBatchBuilder();
+    private LogBatchBuilder RentBuilder() => _spareBuilders.TryTake(out var builder) ? builder : new LogBatchBuilder(_client.Store.MetricsPerBatch);
 
     /// <summary>
     /// Hands a filled batch to a sender task once one of the <see cref="RunLoggingOptions.MaxConcurrentBatches"/>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MLOpsDemo.Mlflow.Http;
+using MLOpsDemo.Mlflow.Internal;
 using MLOpsDemo.Mlflow.Stores;
 
 namespace MLOpsDemo.Mlflow.Rest;
@@ -23,6 +24,9 @@ internal sealed class RestTrackingStore : ITrackingStore
     }
 
     public string TrackingUri { get; }
+
+    /// <inheritdoc/>
+    public int MetricsPerBatch => MlflowValidation.MaxBatchMetrics;
 
     public async Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 /// <summary>Opens an MLflow database: creates a new one at the chosen release's schema, or detects what an existing one holds.</summary>
 internal static partial class SqliteDatabase
 {
-    /// <summary>Opens (and if needed creates) the database; the connection has MLflow's pragmas plus WAL.</summary>
+    /// <summary>Opens (and if needed creates) the database; the connection has MLflow's pragmas and a larger page cache.</summary>
     /// <param name="path">The database file.</param>
     /// <param name="artifactRoot">The artifact root of the Default experiment of a new file.</param>
     /// <param name="nowMs">The creation time of the Default experiment of a new file.</param>
@@ -40,9 +40,11 @@ internal static partial class SqliteDatabase
                 Log.UnknownRevision(logger, path, schema.Revision, SqliteSchemaCatalog.Newest.Label, schema.DescribeMissing());
             }
 
-            // WAL lets readers and a writer work at once (two processes logging into one file); NORMAL is durable
-            // against crashes in WAL mode. Both are per-file/connection settings MLflow works with (SQLSTORE.md §3).
-            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;");
+            // The journal stays what MLflow leaves: rollback journal ('delete'), synchronous FULL, no WAL. Bulk logging
+            // writes large transactions (SqliteTrackingStore.LocalMetricsPerBatch), where a rollback journal writes each
+            // new page once (WAL writes it twice: to the -wal file and again at the checkpoint). A file someone switched
+            // to WAL stays in WAL. The page cache holds a whole batch's dirty pages, so a transaction never spills early.
+            Execute(connection, "PRAGMA cache_size = -32000;");
             return (connection, schema);
         }
         catch

@@ -61,8 +61,7 @@ internal sealed partial class SqliteTrackingStore
             throw InvalidParameter($"Duplicate parameter keys have been submitted: [{string.Join(", ", duplicates.Select(d => $"'{d}'"))}]. Please ensure the request contains only one param value per param key.");
         }
 
-        return WriteAsync(
-            _ =>
+        Action<SqliteConnection> work = _ =>
             {
                 var experimentId = RequireActiveRun(runId);
                 InsertParams(runId, parameters);
@@ -79,8 +78,14 @@ internal sealed partial class SqliteTrackingStore
                 {
                     UpsertRunTag(runId, tag.Key, tag.Value);
                 }
-            },
-            cancellationToken);
+            };
+
+        // A batch that fills at least one multi-row INSERT refers only to rows checked above in the same transaction
+        // (the run, its experiment, and each logged model), so it runs without SQLite's foreign-key checks: no
+        // statement journal then (see WriteWithoutForeignKeyChecksAsync).
+        return metrics.Count >= MetricRowsPerInsert
+            ? WriteWithoutForeignKeyChecksAsync(work, cancellationToken)
+            : WriteAsync(work, cancellationToken);
     }
 
     public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> datasets, IReadOnlyList<ModelInput>? models, CancellationToken cancellationToken) =>

@@ -10,6 +10,12 @@ internal interface ITrackingStore : IDisposable
     /// <summary>The tracking URI this store serves (never containing credentials).</summary>
     string TrackingUri { get; }
 
+    /// <summary>
+    /// How many metric points the fluent pipeline puts into one <see cref="LogBatchAsync"/> call: MLflow's REST limit
+    /// (1000) for a server; more for the local store, where each call is one transaction and no request limit applies.
+    /// </summary>
+    int MetricsPerBatch { get; }
+
     Task<string> CreateExperimentAsync(string name, string? artifactLocation, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken);
 
     Task<Experiment> GetExperimentAsync(string experimentId, CancellationToken cancellationToken);

@@ -42,7 +42,7 @@ public class SqliteSchemaTests
             SqliteGolden.Scalar(connection, "SELECT experiment_id || '|' || name || '|' || artifact_location || '|' || lifecycle_stage || '|' || workspace FROM experiments"));
         Assert.Equal(1L, SqliteGolden.Scalar(connection, "SELECT creation_time = last_update_time FROM experiments"));
         Assert.InRange((long)SqliteGolden.Scalar(connection, "SELECT creation_time FROM experiments")!, before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        Assert.Equal("wal", SqliteGolden.Scalar(connection, "PRAGMA journal_mode"));
+        Assert.Equal("delete", SqliteGolden.Scalar(connection, "PRAGMA journal_mode")); // MLflow's rollback journal, never WAL
         Assert.False(Directory.Exists(Path.Combine(folder.Path, "mlruns", "0")), "The store must not create mlruns/0 (a meta.yaml there would switch MLflow to the file store).");
     }
 
