@@ -16,6 +16,7 @@ public partial class MlflowClient : IDisposable
     private readonly HttpClient? _httpClient;
     private readonly ITrackingStore _store;
     private readonly Lazy<HttpClient> _unauthenticatedHttpClient;
+    private Fluent.LogBatchSlots? _logBatchSlots;
     private int _disposed;
 
     /// <summary>Creates a client configured from the environment (<c>MLFLOW_TRACKING_URI</c> and the other <c>MLFLOW_*</c> variables).</summary>
@@ -108,6 +109,14 @@ public partial class MlflowClient : IDisposable
 
     /// <summary>The tracking store (REST or SQLite).</summary>
     internal ITrackingStore Store => _store;
+
+    /// <summary>
+    /// The log-batch slots shared by the runs of this client (<see cref="RunLoggingOptions.MaxConcurrentBatches"/> of the
+    /// options when the first run starts logging). Never disposed: a sender may still release its slot after the client
+    /// was disposed, and a <see cref="SemaphoreSlim"/> without a wait handle holds no unmanaged resource.
+    /// </summary>
+    internal Fluent.LogBatchSlots LogBatchSlots =>
+        LazyInitializer.EnsureInitialized(ref _logBatchSlots, () => new Fluent.LogBatchSlots(Options.Logging.MaxConcurrentBatches));
 
     /// <summary>The HTTP client for REST stores; <see langword="null"/> for local stores.</summary>
     internal HttpClient? HttpClient => _httpClient;

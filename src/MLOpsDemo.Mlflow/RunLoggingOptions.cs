@@ -28,8 +28,10 @@ public sealed class RunLoggingOptions
     public BufferFullMode FullMode { get; set; } = BufferFullMode.Wait;
 
     /// <summary>
-    /// How many log-batch requests of one run may be in flight at once. Default 8, chosen by measurement (the sweep of
-    /// <c>compare.sh</c>: the best rate on a 4-worker server, as good as 4 on a 1-worker one). Batches of metrics only go out in
+    /// How many log-batch requests may be in flight at once, for all the runs of one client together: concurrent runs
+    /// (a sweep) take the slots in turn, first come, first served, so none starves and the server sees no more requests
+    /// than for one run. Default 8, chosen by measurement (the sweep of <c>compare.sh</c>: the best rate on a 4-worker
+    /// server, as good as 4 on a 1-worker one); read when the client's first run starts logging. Batches of metrics only go out in
     /// parallel (a multi-worker server stores them concurrently; MLflow orders a metric's history by step and
     /// timestamp, not by arrival). Batches with params or tags go out one after the other, each only after the
     /// previous one was stored or given up, so a tag set twice ends with its last value. 1 sends one batch at a time.

@@ -9,7 +9,7 @@ namespace MLOpsDemo.Mlflow.Fluent;
 /// <summary>
 /// The background pipeline of one run: a bounded channel of <see cref="LogPoint"/>s and one loop that coalesces them
 /// into log-batch requests and hands each to a sender task, with up to <see cref="RunLoggingOptions.MaxConcurrentBatches"/>
-/// in flight. Metric-only batches go in parallel; batches with params or tags go one after the other, in order.
+/// in flight for the whole client (<see cref="LogBatchSlots"/>: its runs take the slots in turn). Metric-only batches go in parallel; batches with params or tags go one after the other, in order.
 /// Transient failures keep the batch and retry it with backoff (its slot stays taken, so an unreachable server fills
 /// the buffer and logging waits); permanent ones drop it and record the loss once.
 /// </summary>
@@ -332,7 +332,7 @@ internal sealed class RunLogger
 
     /// <summary>
     /// Hands a filled batch to a sender task once one of the <see cref="RunLoggingOptions.MaxConcurrentBatches"/>
-    /// slots is free (the loop waits here while every slot is busy, so the buffer fills and backpressure applies),
+    /// slots of the run and then one of the client's (shared in turn with its other runs) is free (the loop waits here while every slot is busy, so the buffer fills and backpressure applies),
     /// and returns an empty builder for the next points. A batch with params or tags is sent only after the previous
     /// such batch was stored or given up; metric-only batches do not wait for anything but a slot.
     /// </summary>
@@ -350,6 +350,9 @@ internal sealed class RunLogger
             await Task.WhenAny(_inFlight).ConfigureAwait(false);
             _inFlight.RemoveAll(static t => t.IsCompleted);
         }
+
+        // Then one of the client's slots, shared in turn with its other runs; released when the batch is stored or given up.
+        await _client.LogBatchSlots.EnterAsync().ConfigureAwait(false);
 
         var count = batch.Count;
         Interlocked.Add(ref _sending, count);
@@ -375,6 +378,7 @@ internal sealed class RunLogger
         }
         finally
         {
+            _client.LogBatchSlots.Release();
             batch.Clear();
             _spareBuilders.Add(batch);
             Interlocked.Add(ref _sending, -count);

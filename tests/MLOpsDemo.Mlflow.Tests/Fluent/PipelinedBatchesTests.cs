@@ -182,7 +182,7 @@ public class PipelinedBatchesTests
     }
 
     [Fact]
-    public async Task Eight_runs_of_one_client_all_get_their_batches_in_flight()
+    public async Task Eight_runs_of_one_client_take_its_slots_in_turn_and_none_starves()
     {
         using var server = new PipelineServer { Hold = true };
         using var client = Client(server, maxConcurrentBatches: 2);
@@ -194,11 +194,31 @@ public class PipelinedBatchesTests
 
         foreach (var run in runs)
         {
-            LogSteps(run, "loss", 0, 3000);
+            LogSteps(run, "loss", 0, 3000); // three full batches per run
         }
 
-        await server.WaitForHeldAsync(16).WaitAsync(Ct); // two per run: none waits for another run's requests
-        Assert.Equal(8, server.HeldRuns);
+        // Two batches reach the server, and every run's sender then waits: for one of the client's two slots, or (a run
+        // whose two batches got both slots) for its own requests. More than two held means the slots are per run.
+        await server.WaitForHeldAsync(2).WaitAsync(Ct);
+        int waiting;
+        while ((waiting = client.LogBatchSlots.Waiting) < 8 - server.RunsHoldingTwo && server.Held <= 2)
+        {
+            await Task.Delay(5, Ct);
+        }
+
+        Assert.Equal(2, server.Held);
+
+        // Release one request at a time: the slots go to the senders in the order they asked, so the next requests are
+        // the ones that were waiting, which include the first batch of every run that had none at the server.
+        var firstN = 2 + waiting;
+        for (var arrived = 2; arrived < firstN; arrived++)
+        {
+            server.ReleaseOldest();
+            await server.WaitForArrivedAsync(arrived + 1).WaitAsync(Ct);
+        }
+
+        Assert.Equal(8, server.Attempts.Take(firstN).Select(b => (string)b["run_id"]!).Distinct().Count());
+
         var flushes = runs.Select(r => r.FlushAsync(Ct)).ToList();
         server.Hold = false;
         server.ReleaseAll();
@@ -208,6 +228,7 @@ public class PipelinedBatchesTests
             await run.DisposeAsync();
         }
 
+        Assert.Equal(2, server.MaxInFlight); // the client's slots, not two per run
         Assert.Equal(8 * 3000, server.Metrics.Count);
         Assert.All(server.Metrics.GroupBy(m => m.RunId), g => Assert.Equal(Enumerable.Range(0, 3000).Select(i => (long)i), g.Select(m => m.Step).Order()));
     }
@@ -253,13 +274,13 @@ public class PipelinedBatchesTests
             }
         }
 
-        public int HeldRuns
+        public int RunsHoldingTwo
         {
             get
             {
                 lock (_gate)
                 {
-                    return _held.Select(h => (string)h.Body["run_id"]!).Distinct().Count();
+                    return _held.GroupBy(h => (string)h.Body["run_id"]!).Count(g => g.Count() >= 2);
                 }
             }
         }
@@ -296,6 +317,8 @@ public class PipelinedBatchesTests
 
         public Task WaitForCompletedAsync(int count) => When(() => _completed >= count);
 
+        public Task WaitForArrivedAsync(int count) => When(() => _attempts.Count >= count);
+
         public Task WaitForRefusedAsync(int count) => When(() => _refused >= count);
 
         public void Release(Func<JsonObject, bool> which)
@@ -311,6 +334,18 @@ public class PipelinedBatchesTests
         }
 
         public void ReleaseAll() => Release(_ => true);
+
+        public void ReleaseOldest()
+        {
+            TaskCompletionSource release;
+            lock (_gate)
+            {
+                release = _held[0].Release;
+                _held.RemoveAt(0);
+            }
+
+            release.TrySetResult();
+        }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
