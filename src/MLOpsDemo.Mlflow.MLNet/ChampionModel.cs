@@ -488,7 +488,7 @@ public sealed class ChampionModel<TIn, TOut> : IAsyncDisposable
         }
         finally
         {
-            TryDelete(directory);
+            MLNetModels.TryDelete(directory);
         }
     }
 
@@ -506,25 +506,6 @@ public sealed class ChampionModel<TIn, TOut> : IAsyncDisposable
     }
 
     private static string Reason(Exception ex) => ex is MlflowException or InvalidOperationException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            if (Directory.Exists(directory))
-            {
-                Directory.Delete(directory, recursive: true);
-            }
-        }
-        catch (IOException)
-        {
-            // A leftover temp directory is harmless.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Same.
-        }
-    }
 
     /// <summary>
     /// One loaded version. The holder owns one reference; each prediction takes one while it runs. The predictor is

@@ -203,7 +203,8 @@ public static partial class MLNetModels
         return (logOptions, new MLNetModelLogResult { Logged = placeholder, OnnxExported = onnx is not null, OnnxBlockedBy = blockedBy, Warning = warning });
     }
 
-    private static void TryDelete(string directory)
+    /// <summary>Deletes a temporary model directory; a leftover one is harmless (also used by <see cref="ChampionModel{TIn, TOut}"/>).</summary>
+    internal static void TryDelete(string directory)
     {
         try
         {
