@@ -86,7 +86,7 @@ public sealed class KubernetesProjectBackend : ProjectBackend
 
         if (WatchRetryDelay < TimeSpan.Zero)
         {
-            throw new ArgumentException("KubernetesProjectBackend.WatchRetryDelay must not be negative.", nameof(options));
+            throw new ArgumentException($"KubernetesProjectBackend.WatchRetryDelay is {WatchRetryDelay}; use TimeSpan.Zero (retry at once) or a positive delay (default 1 s, doubled on each failure up to 30 s).", nameof(options));
         }
 
         _ = await KubernetesJobRenderer.LoadTemplateAsync(Config.JobTemplatePath, cancellationToken).ConfigureAwait(false);
