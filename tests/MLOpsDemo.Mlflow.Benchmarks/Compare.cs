@@ -12,7 +12,7 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 /// tab-separated line: <c>RESULT target writer points seconds</c>.
 /// </summary>
 /// <remarks>
-/// Usage: <c>--compare [--seconds S] [--sweep] [--server NAME=URL]... [--sqlite DIR] [--search NAME=URL] [--make-search-db PATH RUNS]</c>.
+/// Usage: <c>--compare [--seconds S] [--sweep] [--server NAME=URL]... [--sqlite DIR] [--search NAME=URL] [--make-search-db PATH RUNS HISTORY-POINTS]</c>.
 /// <c>--sweep</c> adds, per server, the fluent run at <c>MaxConcurrentBatches</c> 1, 2, 4 and 8 (writers <c>sweep-N</c>).
 /// </remarks>
 internal static class Compare
@@ -49,8 +49,8 @@ internal static class Compare
                     searches.Add((target[0], target[1]));
                     break;
                 case "--make-search-db":
-                    await SearchCompare.MakeDatabaseAsync(args[i + 1], int.Parse(args[i + 2], CultureInfo.InvariantCulture));
-                    i += 2;
+                    await SearchCompare.MakeDatabaseAsync(args[i + 1], int.Parse(args[i + 2], CultureInfo.InvariantCulture), int.Parse(args[i + 3], CultureInfo.InvariantCulture));
+                    i += 3;
                     break;
                 default:
                     throw new ArgumentException($"Unknown argument '{args[i]}'.");
@@ -101,10 +101,15 @@ internal static class Compare
 
         // As many points as the best raw rate carries in the budget: the run ends about when the budget does.
         var points = (int)Math.Clamp(bestParallel * budget.TotalSeconds / BatchSize, 10, 1000) * BatchSize;
+        // 1 run and 8 runs, each twice in the order 1, 8, 8, 1: the server's database grows with every measurement (and
+        // the machine's load drifts), which would otherwise always favour whichever is measured first. The faster of
+        // each pair is reported, both rates in the note.
         var one = await FluentAsync(client, experimentId, runs: 1, points);
-        Report(name, "dotnet-1run", one.Points, one.Elapsed);
         var eight = await FluentAsync(client, experimentId, runs: 8, points);
-        Report(name, "dotnet-8runs", eight.Points, eight.Elapsed, eight.Note);
+        var eightAgain = await FluentAsync(client, experimentId, runs: 8, points);
+        var oneAgain = await FluentAsync(client, experimentId, runs: 1, points);
+        ReportBest(name, "dotnet-1run", one, oneAgain);
+        ReportBest(name, "dotnet-8runs", eight, eightAgain);
 
         if (sweep)
         {
@@ -118,6 +123,14 @@ internal static class Compare
                 Report(name, $"sweep-{concurrency}", result.Points, result.Elapsed);
             }
         }
+    }
+
+    private static void ReportBest(string target, string writer, (long Points, TimeSpan Elapsed, string Note) first, (long Points, TimeSpan Elapsed, string Note) second)
+    {
+        static double Rate((long Points, TimeSpan Elapsed, string Note) m) => m.Points / m.Elapsed.TotalSeconds;
+        var best = Rate(first) >= Rate(second) ? first : second;
+        var note = string.Create(CultureInfo.InvariantCulture, $"best of {Rate(first):F0} and {Rate(second):F0} points/s");
+        Report(target, writer, best.Points, best.Elapsed, best.Note.Length > 0 ? $"{note}; {best.Note}" : note);
     }
 
     /// <summary>Log-batch requests of 1000 metrics (new steps each) from <paramref name="connections"/> loops, each on its own connection.</summary>

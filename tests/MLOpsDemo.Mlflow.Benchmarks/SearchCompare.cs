@@ -6,28 +6,43 @@ using Microsoft.Data.Sqlite;
 namespace MLOpsDemo.Mlflow.Benchmarks;
 
 /// <summary>
-/// The search half of <c>compare.sh</c>: an <c>mlflow.db</c> with many runs (made once, cached under /tmp), and, against
-/// a real MLflow server on that file, <c>Runs.SearchAsync</c> over all of them versus paging the same endpoint with a bare
-/// <see cref="HttpClient"/> and <see cref="JsonDocument"/>. Each prints <c>SEARCH target writer runs seconds allocated-bytes peak-heap-bytes</c>.
+/// The search half of <c>compare.sh</c>: an <c>mlflow.db</c> with many runs and one run with a long metric history (made
+/// once, cached under /tmp), and, against a real MLflow server on that file, <c>Runs.SearchAsync</c> over all the runs and
+/// <c>Runs.GetMetricHistoryAsync</c> over the history, each versus paging the same endpoint with a bare
+/// <see cref="HttpClient"/> and <see cref="JsonDocument"/>. Each prints <c>SEARCH target writer items seconds allocated-bytes peak-heap-bytes</c>.
 /// </summary>
 internal static class SearchCompare
 {
     /// <summary>The experiment that holds the runs.</summary>
     public const string ExperimentName = "search-50k";
 
+    /// <summary>The experiment that holds the run with the long metric history.</summary>
+    public const string HistoryExperimentName = "history";
+
     private const int PageSize = 1000;
+    private const int HistoryPageSize = 25_000; // RunsClient.GetMetricHistoryAsync's default page
 
     /// <summary>
-    /// Creates <paramref name="path"/> with the library's local store (MLflow's schema, the experiment), then inserts
+    /// Creates <paramref name="path"/> with the library's local store (MLflow's schema, the experiments), then inserts
     /// <paramref name="runs"/> finished runs, each with a run name tag, a param, and a metric (history and latest), in one
-    /// transaction, as MLflow's store writes them.
+    /// transaction, as MLflow's store writes them; and, in its own experiment, one run whose metric <c>loss</c> has
+    /// <paramref name="historyPoints"/> points (steps 0, 1, ...), logged through the library.
     /// </summary>
-    public static async Task MakeDatabaseAsync(string path, int runs)
+    public static async Task MakeDatabaseAsync(string path, int runs, int historyPoints)
     {
         string experimentId;
         using (var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "sqlite:///" + path }))
         {
             experimentId = await client.Experiments.CreateAsync(ExperimentName);
+            if (historyPoints > 0)
+            {
+                var historyExperiment = await client.Experiments.CreateAsync(HistoryExperimentName);
+                await using var historyRun = await client.StartRunAsync(new StartRunOptions { ExperimentId = historyExperiment, RunName = "history" });
+                for (var i = 0; i < historyPoints; i++)
+                {
+                    historyRun.LogMetric("loss", (i % 1000) * 0.001, step: i);
+                }
+            }
         }
 
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
@@ -134,6 +149,65 @@ internal static class SearchCompare
             return count;
         });
         Report(target, "raw-search", bare);
+
+        if (await client.Experiments.GetByNameAsync(HistoryExperimentName) is { } history)
+        {
+            await MeasureHistoryAsync(target, client, http, history.ExperimentId);
+        }
+    }
+
+    /// <summary>Enumerates the long metric history both ways (pages of 25,000 points, the library's default); reports each pass.</summary>
+    private static async Task MeasureHistoryAsync(string target, MlflowClient client, HttpClient http, string experimentId)
+    {
+        string? runId = null;
+        await foreach (var run in client.Runs.SearchAsync(new SearchRunsOptions { ExperimentIds = [experimentId] }))
+        {
+            runId = run.Info.RunId;
+        }
+
+        if (runId is null)
+        {
+            return;
+        }
+
+        var library = await MeasureOneAsync(async () =>
+        {
+            var count = 0;
+            await foreach (var point in client.Runs.GetMetricHistoryAsync(runId, "loss", HistoryPageSize))
+            {
+                count += point.Step >= 0 ? 1 : 0;
+            }
+
+            return count;
+        });
+        Report(target, "dotnet-history", library);
+
+        var bare = await MeasureOneAsync(async () =>
+        {
+            var count = 0;
+            string? token = null;
+            do
+            {
+                var query = $"api/2.0/mlflow/metrics/get-history?run_id={runId}&metric_key=loss&max_results={HistoryPageSize}"
+                    + (token is null ? "" : "&page_token=" + Uri.EscapeDataString(token));
+                using var response = await http.GetAsync(query, HttpCompletionOption.ResponseHeadersRead);
+                response.EnsureSuccessStatusCode();
+                await using var stream = await response.Content.ReadAsStreamAsync();
+                using var page = await JsonDocument.ParseAsync(stream);
+                if (page.RootElement.TryGetProperty("metrics", out var metrics))
+                {
+                    foreach (var point in metrics.EnumerateArray())
+                    {
+                        count += point.GetProperty("step").GetInt64() >= 0 ? 1 : 0;
+                    }
+                }
+
+                token = page.RootElement.TryGetProperty("next_page_token", out var next) ? next.GetString() : null;
+            }
+            while (!string.IsNullOrEmpty(token));
+            return count;
+        });
+        Report(target, "raw-history", bare);
     }
 
     private static void Report(string target, string writer, (int Runs, TimeSpan Elapsed, long Allocated, long PeakHeap) r) =>

@@ -6,15 +6,17 @@ using System.Text;
 namespace MLOpsDemo.Mlflow.Tests.Perf;
 
 /// <summary>
-/// <c>Runs.SearchAsync</c> streams: it asks for a page only when the previous one is consumed and holds no earlier page,
-/// so enumerating 50,000 runs needs the memory of one page (the benchmarks measure the time and memory; this checks the
-/// property itself). The runs of each page are tracked by weak references; after the caller has moved two pages on, a
-/// full garbage collection must reclaim every run of the first page.
+/// <c>Runs.SearchAsync</c> and <c>Runs.GetMetricHistoryAsync</c> stream: each asks for a page only when the previous one
+/// is consumed and holds no earlier page, so enumerating 50,000 runs or a history of 1,000,000 points needs the memory of
+/// one page (the benchmarks measure the time and memory; this checks the property itself). The items of each page are
+/// tracked by weak references; after the caller has moved two pages on, a full garbage collection must reclaim every item
+/// of the first page.
 /// </summary>
 public sealed class SearchStreamingTests
 {
     private const int PageSize = 200;
     private const int Pages = 5;
+    private const int HistoryPageSize = 2000;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -49,6 +51,38 @@ public sealed class SearchStreamingTests
         Assert.Equal(Pages * PageSize, count);
         Assert.Equal(Pages, handler.Requests);
         Assert.Equal(PageSize, collectedWhenOnPage3);
+    }
+
+    [Fact]
+    public async Task Enumerating_a_metric_history_fetches_pages_lazily_and_keeps_no_earlier_page_alive()
+    {
+        var handler = new HistoryPagesHandler();
+        using var client = new MlflowClient(new HttpClient(handler), new MlflowClientOptions { TrackingUri = "http://mlflow.test", MaxRetries = 0 });
+        var seen = new List<WeakReference>[Pages];
+        for (var p = 0; p < Pages; p++)
+        {
+            seen[p] = [];
+        }
+
+        var count = 0;
+        var collectedWhenOnPage3 = -1;
+        await foreach (var point in client.Runs.GetMetricHistoryAsync(Id(7), "loss", pageSize: HistoryPageSize, Ct))
+        {
+            var page = count / HistoryPageSize;
+            Assert.Equal(count, point.Step); // every point once, in order
+            Assert.Equal(page + 1, handler.Requests); // the next page is fetched only when this one is used up
+            if (count == 2 * HistoryPageSize)
+            {
+                collectedWhenOnPage3 = CountCollected(seen[0]);
+            }
+
+            seen[page].Add(new WeakReference(point));
+            count++;
+        }
+
+        Assert.Equal(Pages * HistoryPageSize, count);
+        Assert.Equal(Pages, handler.Requests);
+        Assert.Equal(HistoryPageSize, collectedWhenOnPage3);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -92,6 +126,37 @@ public sealed class SearchStreamingTests
             }
 
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json.Append('}').ToString(), Encoding.UTF8, "application/json") };
+        }
+    }
+
+    /// <summary>Answers <c>metrics/get-history</c> with <see cref="Pages"/> pages of <see cref="HistoryPageSize"/> points (steps 0, 1, ...); keeps nothing it sent.</summary>
+    private sealed class HistoryPagesHandler : HttpMessageHandler
+    {
+        private int _requests;
+
+        public int Requests => Volatile.Read(ref _requests);
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Assert.EndsWith("/api/2.0/mlflow/metrics/get-history", request.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+            var query = request.RequestUri.Query;
+            Assert.Contains("max_results=" + HistoryPageSize.ToString(CultureInfo.InvariantCulture), query, StringComparison.Ordinal);
+            var page = Interlocked.Increment(ref _requests) - 1;
+            Assert.Equal(page == 0, !query.Contains("page_token", StringComparison.Ordinal));
+            var json = new StringBuilder("{\"metrics\":[");
+            for (var i = 0; i < HistoryPageSize; i++)
+            {
+                var step = (page * HistoryPageSize) + i;
+                json.Append(i == 0 ? "" : ",").Append(CultureInfo.InvariantCulture, $"{{\"key\":\"loss\",\"value\":{step * 0.001},\"timestamp\":{1767225600000 + step},\"step\":{step}}}");
+            }
+
+            json.Append(']');
+            if (page + 1 < Pages)
+            {
+                json.Append(",\"next_page_token\":\"p").Append(page + 1).Append('"');
+            }
+
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(json.Append('}').ToString(), Encoding.UTF8, "application/json") });
         }
     }
 }
