@@ -12,7 +12,7 @@ namespace MLOpsDemo.Mlflow.Benchmarks;
 /// tab-separated line: <c>RESULT target writer points seconds</c>.
 /// </summary>
 /// <remarks>
-/// Usage: <c>--compare [--seconds S] [--sweep] [--server NAME=URL]... [--sqlite DIR] [--search NAME=URL] [--make-search-db PATH RUNS HISTORY-POINTS]</c>.
+/// Usage: <c>--compare [--seconds S] [--sweep] [--server NAME=URL]... [--sqlite DIR] [--search NAME=URL] [--make-search-db PATH RUNS HISTORY-POINTS] [--history-local PATH]</c>.
 /// <c>--sweep</c> adds, per server, the fluent run at <c>MaxConcurrentBatches</c> 1, 2, 4 and 8 (writers <c>sweep-N</c>).
 /// </remarks>
 internal static class Compare
@@ -47,6 +47,9 @@ internal static class Compare
                 case "--search":
                     var target = args[++i].Split('=', 2);
                     searches.Add((target[0], target[1]));
+                    break;
+                case "--history-local":
+                    await SearchCompare.MeasureLocalHistoryAsync(args[++i]);
                     break;
                 case "--make-search-db":
                     await SearchCompare.MakeDatabaseAsync(args[i + 1], int.Parse(args[i + 2], CultureInfo.InvariantCulture), int.Parse(args[i + 3], CultureInfo.InvariantCulture));

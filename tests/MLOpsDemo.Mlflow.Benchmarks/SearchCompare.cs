@@ -156,6 +156,31 @@ internal static class SearchCompare
         }
     }
 
+    /// <summary>Enumerates the long metric history of the <c>mlflow.db</c> at <paramref name="path"/> through the library's local store; reports the pass.</summary>
+    public static async Task MeasureLocalHistoryAsync(string path)
+    {
+        using var client = new MlflowClient(new MlflowClientOptions { TrackingUri = "sqlite:///" + path });
+        var experiment = await client.Experiments.GetByNameAsync(HistoryExperimentName)
+            ?? throw new InvalidOperationException($"{path} has no experiment '{HistoryExperimentName}'.");
+        string? runId = null;
+        await foreach (var run in client.Runs.SearchAsync(new SearchRunsOptions { ExperimentIds = [experiment.ExperimentId] }))
+        {
+            runId = run.Info.RunId;
+        }
+
+        var local = await MeasureOneAsync(async () =>
+        {
+            var count = 0;
+            await foreach (var point in client.Runs.GetMetricHistoryAsync(runId!, "loss", HistoryPageSize))
+            {
+                count += point.Step >= 0 ? 1 : 0;
+            }
+
+            return count;
+        });
+        Report("local", "dotnet-history", local);
+    }
+
     /// <summary>Enumerates the long metric history both ways (pages of 25,000 points, the library's default); reports each pass.</summary>
     private static async Task MeasureHistoryAsync(string target, MlflowClient client, HttpClient http, string experimentId)
     {

@@ -9,6 +9,11 @@ namespace MLOpsDemo.Mlflow.Sqlite;
 
 internal sealed partial class SqliteTrackingStore
 {
+    private const int MaxHistoryCursors = 64;
+
+    /// <summary>Where each metric-history page token this store handed out continues: the last row of the page before it.</summary>
+    private readonly Dictionary<(string RunId, string Key, long Offset), HistoryRow> _historyCursors = new();
+
     public Task LogMetricAsync(string runId, string key, double value, long timestamp, long? step, string? modelId, CancellationToken cancellationToken) =>
         WriteAsync(
             _ =>
@@ -181,6 +186,13 @@ internal sealed partial class SqliteTrackingStore
             },
             cancellationToken);
 
+    /// <summary>
+    /// A page of a metric's history, ordered by timestamp, step and value as MLflow's store orders it (the NaN flag breaks
+    /// the last ties, so the order is total). The page tokens are MLflow's offset tokens, byte for byte. Reading on from a
+    /// token this store handed out seeks to the row after the last one returned (kept in <see cref="_historyCursors"/>)
+    /// instead of counting <c>OFFSET</c> rows again, so enumerating a history of 1,000,000 points costs one pass, not the
+    /// 40 ever longer ones offset paging needs; an unknown token (another process's, a forgotten one) falls back to the offset.
+    /// </summary>
     public Task<MlflowPage<Metric>> GetMetricHistoryAsync(string runId, string metricKey, int maxResults, string? pageToken, CancellationToken cancellationToken)
     {
         var offset = PageToken.Decode(pageToken);
@@ -192,16 +204,73 @@ internal sealed partial class SqliteTrackingStore
                     throw RunNotFound(runId);
                 }
 
-                var rows = Query(
-                    "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $id AND key = $key ORDER BY timestamp, step, value LIMIT $limit OFFSET $offset",
-                    r => new Metric(r.GetString(0), r.GetInt64(4) == 1 ? double.NaN : r.GetDouble(1), r.GetInt64(2), r.GetInt64(3)),
-                    ("$id", runId),
-                    ("$key", metricKey),
-                    ("$limit", maxResults + 1L),
-                    ("$offset", offset));
-                return new MlflowPage<Metric>(rows.Take(maxResults).ToList(), rows.Count > maxResults ? PageToken.Encode(offset + maxResults) : null);
+                const string Select = "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $id AND key = $key";
+                const string Order = " ORDER BY timestamp, step, value, is_nan LIMIT $limit";
+                var rows = offset > 0 && TakeHistoryCursor(runId, metricKey, offset) is { } after
+                    ? Query(
+                        Select + " AND (timestamp, step) >= ($t, $s) AND (timestamp, step, value, is_nan) > ($t, $s, $v, $n)" + Order,
+                        ReadHistoryRow,
+                        ("$id", runId),
+                        ("$key", metricKey),
+                        ("$t", after.Timestamp),
+                        ("$s", after.Step),
+                        ("$v", after.StoredValue),
+                        ("$n", after.IsNan),
+                        ("$limit", maxResults + 1L))
+                    : Query(
+                        Select + Order + " OFFSET $offset",
+                        ReadHistoryRow,
+                        ("$id", runId),
+                        ("$key", metricKey),
+                        ("$limit", maxResults + 1L),
+                        ("$offset", offset));
+                if (rows.Count <= maxResults)
+                {
+                    return new MlflowPage<Metric>(rows.ConvertAll(r => r.Metric), null);
+                }
+
+                rows.RemoveAt(maxResults);
+                var next = offset + maxResults;
+                RememberHistoryCursor(runId, metricKey, next, rows[^1]);
+                return new MlflowPage<Metric>(rows.ConvertAll(r => r.Metric), PageToken.Encode(next));
             },
             cancellationToken);
+    }
+
+    private static HistoryRow ReadHistoryRow(SqliteDataReader r)
+    {
+        var isNan = r.GetInt64(4);
+        var stored = r.GetDouble(1);
+        return new HistoryRow(new Metric(r.GetString(0), isNan == 1 ? double.NaN : stored, r.GetInt64(2), r.GetInt64(3)), stored, isNan);
+    }
+
+    private HistoryRow? TakeHistoryCursor(string runId, string key, long offset)
+    {
+        lock (_historyCursors)
+        {
+            return _historyCursors.Remove((runId, key, offset), out var row) ? row : null;
+        }
+    }
+
+    private void RememberHistoryCursor(string runId, string key, long offset, HistoryRow last)
+    {
+        lock (_historyCursors)
+        {
+            if (_historyCursors.Count >= MaxHistoryCursors)
+            {
+                _historyCursors.Clear(); // abandoned enumerations: their next pages fall back to the offset
+            }
+
+            _historyCursors[(runId, key, offset)] = last;
+        }
+    }
+
+    /// <summary>A history row as returned, with the stored value and NaN flag the next page seeks after.</summary>
+    private sealed record HistoryRow(Metric Metric, double StoredValue, long IsNan)
+    {
+        public long Timestamp => Metric.Timestamp;
+
+        public long Step => Metric.Step;
     }
 
     public Task<IReadOnlyList<Metric>> GetMetricHistoryBulkIntervalAsync(IReadOnlyList<string> runIds, string metricKey, long? startStep, long? endStep, int maxResults, CancellationToken cancellationToken) =>

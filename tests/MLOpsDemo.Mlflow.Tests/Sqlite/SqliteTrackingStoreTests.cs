@@ -206,6 +206,46 @@ public class SqliteTrackingStoreTests
     }
 
     [Fact]
+    public async Task Metric_history_pages_continue_after_the_last_row_returned_and_fall_back_to_the_offset_for_unknown_tokens()
+    {
+        using var folder = new TempFolder();
+        using var client = folder.Client();
+        var runId = (await client.Runs.CreateAsync("0", cancellationToken: Ct)).Info.RunId;
+
+        // Ties on timestamp and step (different values, a NaN) so that the order is decided by value and the NaN flag too.
+        var logged = Enumerable.Range(0, 250).Select(i => new Metric("m", i % 3 == 0 ? double.NaN : i % 7, 1000 + (i / 4), i / 2)).ToList();
+        await client.Runs.LogBatchAsync(runId, logged, cancellationToken: Ct);
+        var whole = (await client.Store.GetMetricHistoryAsync(runId, "m", 10_000, null, Ct)).Items;
+        Assert.Equal(250, whole.Count);
+
+        var paged = new List<Metric>();
+        await foreach (var m in client.Runs.GetMetricHistoryAsync(runId, "m", pageSize: 30, cancellationToken: Ct))
+        {
+            paged.Add(m);
+        }
+
+        Assert.Equal(Keys(whole), Keys(paged)); // the same rows in the same order, none twice
+
+        // A token from another store of the same file (no remembered row) reads the same page by its offset.
+        var first = await client.Store.GetMetricHistoryAsync(runId, "m", 30, null, Ct);
+        using (var other = folder.Client())
+        {
+            var viaOffset = await other.Store.GetMetricHistoryAsync(runId, "m", 30, first.NextPageToken, Ct);
+            Assert.Equal(Keys(whole.Skip(30).Take(30)), Keys(viaOffset.Items));
+            Assert.Equal("eyJvZmZzZXQiOiA2MH0=", viaOffset.NextPageToken); // MLflow's own token for offset 60
+        }
+
+        // A point logged before the first page while reading: the next page starts after the row the caller has seen last,
+        // where offset paging would hand that row out a second time.
+        var again = await client.Store.GetMetricHistoryAsync(runId, "m", 30, null, Ct);
+        await client.Runs.LogBatchAsync(runId, [new Metric("m", -1, 1, 0)], cancellationToken: Ct);
+        var next = await client.Store.GetMetricHistoryAsync(runId, "m", 30, again.NextPageToken, Ct);
+        Assert.Equal(Keys(whole.Skip(30).Take(30)), Keys(next.Items));
+
+        static List<(long, long, double)> Keys(IEnumerable<Metric> metrics) => metrics.Select(m => (m.Timestamp, m.Step, m.Value)).ToList();
+    }
+
+    [Fact]
     public async Task Artifacts_are_listed_from_the_local_run_directory()
     {
         using var folder = new TempFolder();
