@@ -236,7 +236,7 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     private async Task<ProjectExit> GiveUpAsync(int failures, Exception lastError, bool refused = false)
     {
         var what = !refused
-            ? $"watching it failed {failures} times in a row ({_maxWatchFailuresSource}); last error: {Describe(lastError)}"
+            ? $"watching it failed {failures} time{(failures == 1 ? "" : "s")} in a row ({_maxWatchFailuresSource}); last error: {Describe(lastError)}"
             : $"the API server refused to watch it: {Describe(lastError)}";
         string cleanup;
         try
