@@ -236,15 +236,5 @@ public sealed record KubernetesBackendConfig
         {
             throw new ArgumentException("KubernetesBackendConfig.PendingTimeout must not be negative.", nameof(project));
         }
-
-        if (MaxWatchFailures < 1)
-        {
-            throw new ArgumentException($"KubernetesBackendConfig.MaxWatchFailures ('max-watch-failures') is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more (default 5).", nameof(project));
-        }
-
-        if (WatchRetryDelay < TimeSpan.Zero || WatchRetryDelay > TimeSpan.FromSeconds(MaxWatchRetryDelaySeconds))
-        {
-            throw new ArgumentException($"KubernetesBackendConfig.WatchRetryDelay ('watch-retry-delay-seconds') is {WatchRetryDelay}; use TimeSpan.Zero (retry at once) up to one hour (default 1 s, doubled on each failure up to 30 s).", nameof(project));
-        }
     }
 }

@@ -99,14 +99,24 @@ public sealed class KubernetesProjectBackend : ProjectBackend
             throw new ArgumentException("KubernetesProjectBackend.PollInterval must not be negative.", nameof(options));
         }
 
-        if (_maxWatchFailures < 1)
+        // The values in effect are checked, named after where they came from (an explicit value here wins over the config's).
+        if (MaxWatchFailures < 1)
         {
-            throw new ArgumentException($"KubernetesProjectBackend.MaxWatchFailures is {_maxWatchFailures}; use 1 (give up at the first watch failure) or more.", nameof(options));
+            throw new ArgumentException(
+                _maxWatchFailures is null
+                    ? $"KubernetesBackendConfig.MaxWatchFailures ('max-watch-failures') is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more (default 5)."
+                    : $"KubernetesProjectBackend.MaxWatchFailures is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more.",
+                nameof(options));
         }
 
-        if (_watchRetryDelay < TimeSpan.Zero)
+        if (_watchRetryDelay is null && (WatchRetryDelay < TimeSpan.Zero || WatchRetryDelay > TimeSpan.FromSeconds(KubernetesBackendConfig.MaxWatchRetryDelaySeconds)))
         {
-            throw new ArgumentException($"KubernetesProjectBackend.WatchRetryDelay is {_watchRetryDelay}; use TimeSpan.Zero (retry at once) or a positive delay (default 1 s, doubled on each failure up to 30 s).", nameof(options));
+            throw new ArgumentException($"KubernetesBackendConfig.WatchRetryDelay ('watch-retry-delay-seconds') is {WatchRetryDelay}; use TimeSpan.Zero (retry at once) up to one hour (default 1 s, doubled on each failure up to 30 s).", nameof(options));
+        }
+
+        if (WatchRetryDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"KubernetesProjectBackend.WatchRetryDelay is {WatchRetryDelay}; use TimeSpan.Zero (retry at once) or a positive delay (default 1 s, doubled on each failure up to 30 s).", nameof(options));
         }
 
         _ = await KubernetesJobRenderer.LoadTemplateAsync(Config.JobTemplatePath, cancellationToken).ConfigureAwait(false);

@@ -406,6 +406,10 @@ public sealed class KubernetesProjectBackendTests : IDisposable
         ex = await Assert.ThrowsAsync<ArgumentException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(delay), ct));
         Assert.StartsWith("KubernetesBackendConfig.WatchRetryDelay ('watch-retry-delay-seconds') is -00:00:01; use", ex.Message, StringComparison.Ordinal);
 
+        var explicitValue = new KubernetesProjectBackend(config) { ClientConfiguration = _api.Configuration, TimeProvider = _time, MaxWatchFailures = -3 };
+        ex = await Assert.ThrowsAsync<ArgumentException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(explicitValue), ct));
+        Assert.StartsWith("KubernetesProjectBackend.MaxWatchFailures is -3; use 1", ex.Message, StringComparison.Ordinal);
+
         Assert.Empty(_api.Server.LogEntries);
         Assert.Null(await client.Experiments.GetByNameAsync("k8s", ct));
     }
