@@ -6,7 +6,8 @@ namespace MLOpsDemo.Mlflow.Kubernetes;
 /// <summary>
 /// The settings of the Kubernetes backend: MLflow's <c>kubernetes_config.json</c> (<c>kube-context</c>,
 /// <c>repository-uri</c>, <c>kube-job-template-path</c>) plus this library's additions (<c>image</c>,
-/// <c>build-image</c>, <c>tracking-uri</c>). Read the JSON file with <see cref="Load"/> or build it in code.
+/// <c>build-image</c>, <c>tracking-uri</c>, <c>pending-timeout-seconds</c>, <c>max-watch-failures</c>,
+/// <c>watch-retry-delay-seconds</c>). Read the JSON file with <see cref="Load"/> or build it in code.
 /// </summary>
 /// <example>
 /// <code language="json">
@@ -60,6 +61,30 @@ public sealed record KubernetesBackendConfig
     /// Errors that cannot heal (<c>InvalidImageName</c>, <c>CreateContainerConfigError</c>, …) fail at once.
     /// </summary>
     public TimeSpan PendingTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// <c>max-watch-failures</c> (beyond MLflow; a whole number, 1 or more): how many watch failures of the Job in a row
+    /// are tolerated before the Job is deleted and the run ends FAILED (1: give up at the first failure). Default 5.
+    /// <see cref="KubernetesProjectBackend.MaxWatchFailures"/>, when set explicitly, takes precedence over this value.
+    /// </summary>
+    public int MaxWatchFailures { get; init; } = DefaultMaxWatchFailures;
+
+    /// <summary>
+    /// <c>watch-retry-delay-seconds</c> (beyond MLflow; seconds, 0 to 3600, fractions allowed): the wait before
+    /// re-watching the Job after the first watch failure, doubled after each further one (at most 30 s, or this delay if
+    /// longer). Default 1 s. <see cref="KubernetesProjectBackend.WatchRetryDelay"/>, when set explicitly, takes
+    /// precedence over this value.
+    /// </summary>
+    public TimeSpan WatchRetryDelay { get; init; } = DefaultWatchRetryDelay;
+
+    /// <summary>The default of <see cref="MaxWatchFailures"/>.</summary>
+    internal const int DefaultMaxWatchFailures = 5;
+
+    /// <summary>The default of <see cref="WatchRetryDelay"/>.</summary>
+    internal static readonly TimeSpan DefaultWatchRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest <c>watch-retry-delay-seconds</c> accepted (one hour).</summary>
+    internal const double MaxWatchRetryDelaySeconds = 3600;
 
     /// <summary>
     /// Reads the backend config as <c>mlflow run --backend-config</c> does: a path to a <c>.json</c> file, or an inline
@@ -128,12 +153,14 @@ public sealed record KubernetesBackendConfig
                 };
             }
 
-            var pending = TimeSpan.FromMinutes(5);
-            if (root.TryGetProperty("pending-timeout-seconds", out var seconds))
+            var pending = Seconds(root, "pending-timeout-seconds", 1e9, "a number of seconds from 0 to 1000000000 (default 300)") ?? TimeSpan.FromMinutes(5);
+            var retryDelay = Seconds(root, "watch-retry-delay-seconds", MaxWatchRetryDelaySeconds, "a number of seconds from 0 (retry at once) to 3600 (default 1, doubled after each further failure up to 30)") ?? DefaultWatchRetryDelay;
+            var maxFailures = DefaultMaxWatchFailures;
+            if (root.TryGetProperty("max-watch-failures", out var failures))
             {
-                pending = seconds.ValueKind == JsonValueKind.Number && seconds.TryGetDouble(out var value) && value >= 0
-                    ? TimeSpan.FromSeconds(value)
-                    : throw new ArgumentException("'pending-timeout-seconds' in the Kubernetes backend config must be a non-negative number.", nameof(json));
+                maxFailures = failures.ValueKind == JsonValueKind.Number && failures.TryGetInt32(out var count) && count >= 1
+                    ? count
+                    : throw Invalid("max-watch-failures", failures, "a whole number, 1 (give up at the first watch failure) or more (default 5)");
             }
 
             return new KubernetesBackendConfig
@@ -145,6 +172,31 @@ public sealed record KubernetesBackendConfig
                 BuildImage = buildImage,
                 TrackingUri = String(root, "tracking-uri"),
                 PendingTimeout = pending,
+                MaxWatchFailures = maxFailures,
+                WatchRetryDelay = retryDelay,
+            };
+        }
+
+        static TimeSpan? Seconds(JsonElement root, string name, double max, string use) =>
+            !root.TryGetProperty(name, out var value) ? null
+            : value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds) && seconds >= 0 && seconds <= max ? TimeSpan.FromSeconds(seconds)
+            : throw Invalid(name, value, use);
+
+        static ArgumentException Invalid(string name, JsonElement value, string use) =>
+            new($"'{name}' in the Kubernetes backend config is {Shown(value)}; use {use}.", nameof(json));
+
+        static string Shown(JsonElement value)
+        {
+            var raw = value.GetRawText();
+            raw = raw.Length > 40 ? raw[..40] + "…" : raw;
+            return value.ValueKind switch
+            {
+                JsonValueKind.Number => raw,
+                JsonValueKind.String => raw + " (a string)",
+                JsonValueKind.True or JsonValueKind.False => raw + " (a boolean)",
+                JsonValueKind.Null => "null",
+                JsonValueKind.Array => raw + " (an array)",
+                _ => raw + " (an object)",
             };
         }
 

@@ -39,6 +39,7 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     private readonly TimeSpan _pendingTimeout;
     private readonly int _maxWatchFailures;
     private readonly TimeSpan _watchRetryDelay;
+    private readonly string _maxWatchFailuresSource;
     private readonly string _container;
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, Task> _logs = new(StringComparer.Ordinal);
@@ -50,8 +51,9 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     private int _status = (int)RunStatus.Scheduled;
     private int? _exitCode;
 
-    public KubernetesJobExecution(IKubernetes client, ProjectLaunch launch, string jobName, string jobNamespace, string container, TimeProvider timeProvider, TimeSpan pollInterval, TimeSpan pendingTimeout, int maxWatchFailures, TimeSpan watchRetryDelay)
+    public KubernetesJobExecution(IKubernetes client, ProjectLaunch launch, string jobName, string jobNamespace, string container, TimeProvider timeProvider, TimeSpan pollInterval, TimeSpan pendingTimeout, int maxWatchFailures, TimeSpan watchRetryDelay, string maxWatchFailuresSource)
     {
+        _maxWatchFailuresSource = maxWatchFailuresSource;
         _maxWatchFailures = maxWatchFailures;
         _watchRetryDelay = watchRetryDelay;
         _client = client;
@@ -234,7 +236,7 @@ internal sealed class KubernetesJobExecution : ProjectExecution
     private async Task<ProjectExit> GiveUpAsync(int failures, Exception lastError, bool refused = false)
     {
         var what = !refused
-            ? $"watching it failed {failures} times in a row (KubernetesProjectBackend.MaxWatchFailures = {_maxWatchFailures}); last error: {Describe(lastError)}"
+            ? $"watching it failed {failures} time{(failures == 1 ? "" : "s")} in a row ({_maxWatchFailuresSource}); last error: {Describe(lastError)}"
             : $"the API server refused to watch it: {Describe(lastError)}";
         string cleanup;
         try

@@ -19,6 +19,8 @@ namespace MLOpsDemo.Mlflow.Kubernetes;
 public sealed class KubernetesProjectBackend : ProjectBackend
 {
     private readonly Lazy<KubernetesClientConfiguration> _clientConfiguration;
+    private readonly int? _maxWatchFailures;
+    private readonly TimeSpan? _watchRetryDelay;
 
     /// <summary>Creates the backend.</summary>
     /// <param name="config">The backend config (MLflow's <c>kubernetes_config.json</c>).</param>
@@ -48,12 +50,30 @@ public sealed class KubernetesProjectBackend : ProjectBackend
     /// <summary>
     /// How many watch failures in a row (connection dropped, HTTP 5xx/429, stream cut mid-event, 410 Gone) are tolerated:
     /// after each one the Job is re-listed and watched again after a backoff; reaching this number deletes the Job and ends
-    /// the run FAILED with the last error. A non-transient refusal (401, 403, 404…) ends it at once. Default 5.
+    /// the run FAILED with the last error. A non-transient refusal (401, 403, 404…) ends it at once. At least 1.
     /// </summary>
-    public int MaxWatchFailures { get; init; } = 5;
+    /// <value>
+    /// Precedence: a value set here (init) wins; otherwise <see cref="KubernetesBackendConfig.MaxWatchFailures"/>
+    /// (<c>max-watch-failures</c> in <c>kubernetes_config.json</c>, which is how the <c>dotnet mlflow</c> CLI sets it);
+    /// otherwise 5.
+    /// </value>
+    public int MaxWatchFailures
+    {
+        get => _maxWatchFailures ?? Config.MaxWatchFailures;
+        init => _maxWatchFailures = value;
+    }
 
-    /// <summary>The wait before re-watching after the first failure, doubled after each further one (at most 30 s). Default 1 s.</summary>
-    public TimeSpan WatchRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>The wait before re-watching after the first failure, doubled after each further one (at most 30 s).</summary>
+    /// <value>
+    /// Precedence: a value set here (init) wins; otherwise <see cref="KubernetesBackendConfig.WatchRetryDelay"/>
+    /// (<c>watch-retry-delay-seconds</c> in <c>kubernetes_config.json</c>, which is how the <c>dotnet mlflow</c> CLI
+    /// sets it); otherwise 1 s.
+    /// </value>
+    public TimeSpan WatchRetryDelay
+    {
+        get => _watchRetryDelay ?? Config.WatchRetryDelay;
+        init => _watchRetryDelay = value;
+    }
 
     /// <summary>The docker executable used to build and push the project image. Default <c>docker</c>.</summary>
     public string DockerExecutable { get; init; } = "docker";
@@ -79,9 +99,19 @@ public sealed class KubernetesProjectBackend : ProjectBackend
             throw new ArgumentException("KubernetesProjectBackend.PollInterval must not be negative.", nameof(options));
         }
 
+        // The values in effect are checked, named after where they came from (an explicit value here wins over the config's).
         if (MaxWatchFailures < 1)
         {
-            throw new ArgumentException($"KubernetesProjectBackend.MaxWatchFailures is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more.", nameof(options));
+            throw new ArgumentException(
+                _maxWatchFailures is null
+                    ? $"KubernetesBackendConfig.MaxWatchFailures ('max-watch-failures') is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more (default 5)."
+                    : $"KubernetesProjectBackend.MaxWatchFailures is {MaxWatchFailures}; use 1 (give up at the first watch failure) or more.",
+                nameof(options));
+        }
+
+        if (_watchRetryDelay is null && (WatchRetryDelay < TimeSpan.Zero || WatchRetryDelay > TimeSpan.FromSeconds(KubernetesBackendConfig.MaxWatchRetryDelaySeconds)))
+        {
+            throw new ArgumentException($"KubernetesBackendConfig.WatchRetryDelay ('watch-retry-delay-seconds') is {WatchRetryDelay}; use TimeSpan.Zero (retry at once) up to one hour (default 1 s, doubled on each failure up to 30 s).", nameof(options));
         }
 
         if (WatchRetryDelay < TimeSpan.Zero)
@@ -165,12 +195,17 @@ public sealed class KubernetesProjectBackend : ProjectBackend
             throw;
         }
 
-        return new KubernetesJobExecution(client, launch, jobName, jobNamespace, project.Name!, TimeProvider, PollInterval, Config.PendingTimeout, MaxWatchFailures, WatchRetryDelay);
+        return new KubernetesJobExecution(client, launch, jobName, jobNamespace, project.Name!, TimeProvider, PollInterval, Config.PendingTimeout, MaxWatchFailures, WatchRetryDelay, MaxWatchFailuresSource);
 
         static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
         static string? DigestOf(string reference) => reference.IndexOf('@', StringComparison.Ordinal) is var at and >= 0 ? reference[(at + 1)..] : null;
         static string FirstLine(string? text) => (text ?? "").Trim().Split('\n')[0];
     }
+
+    /// <summary>Where <see cref="MaxWatchFailures"/> came from, as the run's failure reason names it.</summary>
+    private string MaxWatchFailuresSource => _maxWatchFailures is null
+        ? $"'max-watch-failures' in the backend config = {MaxWatchFailures}"
+        : $"KubernetesProjectBackend.MaxWatchFailures = {MaxWatchFailures}";
 
     private KubernetesClientConfiguration GetClientConfiguration() => ClientConfiguration ?? _clientConfiguration.Value;
 

@@ -70,6 +70,28 @@ public class BadInputTests
     }
 
     [Theory]
+    [InlineData("\"max-watch-failures\": 0", "'max-watch-failures' in the Kubernetes backend config is 0; use a whole number, 1")]
+    [InlineData("\"max-watch-failures\": \"3\"", "'max-watch-failures' in the Kubernetes backend config is \"3\" (a string); use a whole number, 1")]
+    [InlineData("\"watch-retry-delay-seconds\": -1", "'watch-retry-delay-seconds' in the Kubernetes backend config is -1; use a number of seconds from 0")]
+    public async Task Projects_run_rejects_bad_watch_retry_keys_in_the_backend_config_as_usage_errors(string key, string message)
+    {
+        // Refused while reading --backend-config: before the kubeconfig is loaded, any cluster request or any run.
+        using var target = CliTarget.Open("local");
+        var project = Path.Combine(target.Folder, "k8s-project");
+        Directory.CreateDirectory(project);
+        await File.WriteAllTextAsync(Path.Combine(project, "MLproject"), "name: p\nentry_points:\n  main:\n    command: \"echo hi\"\n", TestContext.Current.CancellationToken);
+        var template = Path.Combine(project, "job.yaml").Replace("\\", "/", StringComparison.Ordinal);
+        var config = $$"""{"kube-job-template-path": "{{template}}", "image": "registry.example.com/p:1", {{key}}}""";
+
+        var result = (await target.RunAsync("projects", "run", project, "--backend", "kubernetes", "--backend-config", config)).Expect(2);
+
+        Assert.Contains("--backend-config: " + message, result.Error, StringComparison.Ordinal);
+        Assert.Empty(result.Out);
+        var runs = (await target.RunAsync("runs", "list", "-x", "Default", "--output", "json")).Expect(0);
+        Assert.DoesNotContain("run_id", runs.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("local")]
     [InlineData("3")]
     [InlineData("2")]

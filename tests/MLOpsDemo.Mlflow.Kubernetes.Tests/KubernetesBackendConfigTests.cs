@@ -62,6 +62,76 @@ public sealed class KubernetesBackendConfigTests : IDisposable
     }
 
     [Fact]
+    public void Watch_retry_keys_are_read_from_the_config()
+    {
+        var config = KubernetesBackendConfig.Load("""{"kube-job-template-path": "/tmp/job.yaml", "max-watch-failures": 12, "watch-retry-delay-seconds": 2.5}""");
+
+        Assert.Equal(12, config.MaxWatchFailures);
+        Assert.Equal(TimeSpan.FromMilliseconds(2500), config.WatchRetryDelay);
+    }
+
+    [Fact]
+    public void Watch_retry_keys_accept_their_smallest_values()
+    {
+        var config = KubernetesBackendConfig.Load("""{"kube-job-template-path": "/tmp/job.yaml", "max-watch-failures": 1, "watch-retry-delay-seconds": 0}""");
+
+        Assert.Equal(1, config.MaxWatchFailures);
+        Assert.Equal(TimeSpan.Zero, config.WatchRetryDelay);
+    }
+
+    [Fact]
+    public void Absent_watch_retry_keys_give_the_defaults()
+    {
+        var config = KubernetesBackendConfig.Load("""{"kube-job-template-path": "/tmp/job.yaml"}""");
+
+        Assert.Equal(5, config.MaxWatchFailures);
+        Assert.Equal(TimeSpan.FromSeconds(1), config.WatchRetryDelay);
+        Assert.Equal(config.MaxWatchFailures, new KubernetesBackendConfig { JobTemplatePath = "j.yaml" }.MaxWatchFailures);
+        Assert.Equal(config.WatchRetryDelay, new KubernetesBackendConfig { JobTemplatePath = "j.yaml" }.WatchRetryDelay);
+    }
+
+    [Theory]
+    [InlineData("0", "0")]
+    [InlineData("-2", "-2")]
+    [InlineData("2.5", "2.5")]
+    [InlineData("1e10", "1e10")]
+    [InlineData("\"3\"", "\"3\" (a string)")]
+    [InlineData("true", "true (a boolean)")]
+    [InlineData("null", "null")]
+    [InlineData("[3]", "[3] (an array)")]
+    public void Bad_max_watch_failures_names_the_key_the_value_and_what_to_use(string value, string shown)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => KubernetesBackendConfig.Load($$"""{"kube-job-template-path": "/tmp/job.yaml", "max-watch-failures": {{value}}}"""));
+
+        Assert.StartsWith($"'max-watch-failures' in the Kubernetes backend config is {shown}; use a whole number, 1 (give up at the first watch failure) or more (default 5).", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-1", "-1")]
+    [InlineData("-0.001", "-0.001")]
+    [InlineData("3601", "3601")]
+    [InlineData("1e300", "1e300")]
+    [InlineData("\"1\"", "\"1\" (a string)")]
+    [InlineData("\"abc\"", "\"abc\" (a string)")]
+    [InlineData("false", "false (a boolean)")]
+    [InlineData("null", "null")]
+    [InlineData("{\"s\": 1}", "{\"s\": 1} (an object)")]
+    public void Bad_watch_retry_delay_names_the_key_the_value_and_what_to_use(string value, string shown)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => KubernetesBackendConfig.Load($$"""{"kube-job-template-path": "/tmp/job.yaml", "watch-retry-delay-seconds": {{value}}}"""));
+
+        Assert.StartsWith($"'watch-retry-delay-seconds' in the Kubernetes backend config is {shown}; use a number of seconds from 0 (retry at once) to 3600", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pending_timeout_too_large_for_a_timespan_is_a_clear_error()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => KubernetesBackendConfig.Load("""{"kube-job-template-path": "/tmp/job.yaml", "pending-timeout-seconds": 1e300}"""));
+
+        Assert.StartsWith("'pending-timeout-seconds' in the Kubernetes backend config is 1e300; use a number of seconds from 0", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Missing_config_file_names_the_path() =>
         Assert.Contains("nope.json", Assert.Throws<FileNotFoundException>(() => KubernetesBackendConfig.Load(Path.Combine(_folder.Path, "nope.json"))).Message, StringComparison.Ordinal);
 

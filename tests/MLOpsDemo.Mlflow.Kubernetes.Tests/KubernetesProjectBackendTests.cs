@@ -345,6 +345,92 @@ public sealed class KubernetesProjectBackendTests : IDisposable
         Assert.Equal("Foreground", delete.RequestMessage.Query!["propagationPolicy"].Single());
     }
 
+    [Fact]
+    public async Task Backend_from_a_config_with_max_watch_failures_1_gives_up_after_one_watch_failure()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJobRaw(FakeKubernetesApi.Status(503, "ServiceUnavailable", "the server is currently unable to handle the request").ToJsonString(), status: 503);
+        _api.JobList(5, _api.Job(startTime: "2026-12-03T09:17:28Z", resourceVersion: 4));
+        using var client = _folder.Client();
+
+        // As `dotnet mlflow projects run --backend kubernetes --backend-config <json>` builds it: nothing set on the backend.
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(BackendFromConfig("\"max-watch-failures\": 1")), ct);
+        var result = await AdvanceUntilEndedAsync(submitted);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.True(result.FailureReason!.StartsWith($"Lost track of Job mlflow/{JobName}: watching it failed 1 time in a row ('max-watch-failures' in the backend config = 1); last error: HTTP 503", StringComparison.Ordinal), result.FailureReason);
+        Assert.Single(_api.WatchRequests());
+        Assert.Empty(_api.ListRequests()); // no re-list: it gave up at the first failure
+        Assert.DoesNotContain(_logger.Messages, m => m.Contains("re-listing and watching again", StringComparison.Ordinal));
+        Assert.Single(_api.Requests("DELETE", "/jobs/" + JobName));
+    }
+
+    [Fact]
+    public async Task Watch_retry_delay_comes_from_the_config_and_an_explicit_backend_value_wins_over_the_configs_max()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        _api.WatchJobRaw(FakeKubernetesApi.Status(503, "ServiceUnavailable", "the server is currently unable to handle the request").ToJsonString(), status: 503);
+        _api.JobList(5, _api.Job(startTime: "2026-12-03T09:17:28Z", resourceVersion: 4));
+        using var client = _folder.Client();
+        var backend = BackendFromConfig("\"max-watch-failures\": 1, \"watch-retry-delay-seconds\": 7");
+        backend = new KubernetesProjectBackend(backend.Config) { ClientConfiguration = _api.Configuration, TimeProvider = _time, PollInterval = TimeSpan.Zero, MaxWatchFailures = 2 };
+        Assert.Equal(2, backend.MaxWatchFailures);
+        Assert.Equal(TimeSpan.FromSeconds(7), backend.WatchRetryDelay);
+
+        var submitted = await client.Projects.SubmitAsync(_folder.Project(Project), Options(backend), ct);
+        await TestData.Until(() => _logger.Messages.Any(m => m.Contains("failed (1 of 2 in a row", StringComparison.Ordinal)), () => "the first failure is reported: " + string.Join(" | ", _logger.Messages));
+        Assert.Contains(_logger.Messages, m => m.Contains("failed (1 of 2 in a row", StringComparison.Ordinal) && m.Contains("watching again in 00:00:07", StringComparison.Ordinal));
+
+        // Not retried before the configured 7 s have passed on the fake clock.
+        _time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Single(_api.WatchRequests());
+        var result = await AdvanceUntilEndedAsync(submitted);
+
+        Assert.Equal(RunStatus.Failed, result.Status);
+        Assert.True(result.FailureReason!.StartsWith($"Lost track of Job mlflow/{JobName}: watching it failed 2 times in a row (KubernetesProjectBackend.MaxWatchFailures = 2); last error: HTTP 503", StringComparison.Ordinal), result.FailureReason);
+        Assert.Equal(2, _api.WatchRequests().Count);
+    }
+
+    [Fact]
+    public async Task Bad_watch_retry_values_in_a_config_built_in_code_fail_before_any_run_naming_the_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = _folder.Client();
+        var config = new KubernetesBackendConfig { JobTemplatePath = TestData.PathOf("job-template-basic.yaml"), Image = Image, MaxWatchFailures = 0 };
+        var backend = new KubernetesProjectBackend(config) { ClientConfiguration = _api.Configuration, TimeProvider = _time };
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(backend), ct));
+        Assert.StartsWith("KubernetesBackendConfig.MaxWatchFailures ('max-watch-failures') is 0; use 1", ex.Message, StringComparison.Ordinal);
+
+        var delay = new KubernetesProjectBackend(config with { MaxWatchFailures = 5, WatchRetryDelay = TimeSpan.FromSeconds(-1) }) { ClientConfiguration = _api.Configuration, TimeProvider = _time };
+        ex = await Assert.ThrowsAsync<ArgumentException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(delay), ct));
+        Assert.StartsWith("KubernetesBackendConfig.WatchRetryDelay ('watch-retry-delay-seconds') is -00:00:01; use", ex.Message, StringComparison.Ordinal);
+
+        var explicitValue = new KubernetesProjectBackend(config) { ClientConfiguration = _api.Configuration, TimeProvider = _time, MaxWatchFailures = -3 };
+        ex = await Assert.ThrowsAsync<ArgumentException>(() => client.Projects.RunAsync(_folder.Project(Project), Options(explicitValue), ct));
+        Assert.StartsWith("KubernetesProjectBackend.MaxWatchFailures is -3; use 1", ex.Message, StringComparison.Ordinal);
+
+        Assert.Empty(_api.Server.LogEntries);
+        Assert.Null(await client.Experiments.GetByNameAsync("k8s", ct));
+    }
+
+    /// <summary>A backend as the CLI makes it: <c>new KubernetesProjectBackend(KubernetesBackendConfig.Load(json))</c>, plus the fake cluster and clock.</summary>
+    private KubernetesProjectBackend BackendFromConfig(string extraKeys)
+    {
+        var json = new JsonObject
+        {
+            ["kube-job-template-path"] = TestData.PathOf("job-template-basic.yaml"),
+            ["image"] = Image,
+            ["tracking-uri"] = "http://mlflow.mlflow.svc:5000",
+        }.ToJsonString();
+        return new(KubernetesBackendConfig.Load(json[..^1] + ", " + extraKeys + "}"))
+        {
+            ClientConfiguration = _api.Configuration,
+            TimeProvider = _time,
+            PollInterval = TimeSpan.Zero,
+        };
+    }
+
     private static string Line(string type, JsonNode value) => new JsonObject { ["type"] = type, ["object"] = value }.ToJsonString() + "\n";
 
     /// <summary>Moves the fake clock a second at a time (past the watch backoffs) until the run has ended.</summary>
