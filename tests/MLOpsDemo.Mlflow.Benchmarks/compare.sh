@@ -147,23 +147,19 @@ if any(w.startswith("sweep-") for (_, w) in rows):
         a, b = rate("1w", f"sweep-{c}"), rate("4w", f"sweep-{c}")
         print(f"| {c} | {fmt(a)} | {ratio(a, rate('1w', 'raw-1conn'))} | {fmt(b)} | {ratio(b, rate('4w', 'raw-1conn'))} |")
     print()
-if searches:
+def read_table(title, unit, writers):
+    if not any(w in searches for w, _ in writers):
+        return
     mib = lambda b: f"{b / 1048576:,.1f} MiB"
-    print("| search, 1-worker server, pages of 1000 | runs | seconds | runs/s | allocated | peak managed heap |")
+    print(f"| {title} | {unit} | seconds | {unit}/s | allocated | peak managed heap |")
     print("|---|---:|---:|---:|---:|---:|")
-    for w, label in (("dotnet-search", "this library, Runs.SearchAsync"), ("raw-search", "bare HttpClient + JsonDocument")):
+    for w, label in writers:
         if w in searches:
             n, secs, alloc, peak = searches[w]
             print(f"| {label} | {n:,} | {secs:.1f} | {n / secs:,.0f} | {mib(alloc)} | {mib(peak)} |")
     print()
-    if "dotnet-history" in searches:
-        print("| metric history, 1-worker server, pages of 25,000 | points | seconds | points/s | allocated | peak managed heap |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for w, label in (("dotnet-history", "this library, Runs.GetMetricHistoryAsync"), ("raw-history", "bare HttpClient + JsonDocument")):
-            if w in searches:
-                n, secs, alloc, peak = searches[w]
-                print(f"| {label} | {n:,} | {secs:.1f} | {n / secs:,.0f} | {mib(alloc)} | {mib(peak)} |")
-        print()
+read_table("search, 1-worker server, pages of 1000", "runs", (("dotnet-search", "this library, Runs.SearchAsync"), ("raw-search", "bare HttpClient + JsonDocument")))
+read_table("metric history, 1-worker server, pages of 25,000", "points", (("dotnet-history", "this library, Runs.GetMetricHistoryAsync"), ("raw-history", "bare HttpClient + JsonDocument")))
 for t in ("1w", "4w"):
     if (t, "dotnet-8runs") in rows and rows[(t, "dotnet-8runs")][2]:
         print(f"8 runs on {t}: {rows[(t, 'dotnet-8runs')][2]}")

@@ -25,32 +25,11 @@ public sealed class SearchStreamingTests
     {
         var handler = new SearchPagesHandler();
         using var client = new MlflowClient(new HttpClient(handler), new MlflowClientOptions { TrackingUri = "http://mlflow.test", MaxRetries = 0 });
-        var seen = new List<WeakReference>[Pages];
-        for (var p = 0; p < Pages; p++)
-        {
-            seen[p] = [];
-        }
-
-        var count = 0;
-        var collectedWhenOnPage3 = -1;
-        await foreach (var run in client.Runs.SearchAsync(new SearchRunsOptions { ExperimentIds = ["1"], PageSize = PageSize }, Ct))
-        {
-            var page = count / PageSize;
-            Assert.Equal(Id(count), run.Info.RunId); // every run once, in order
-            Assert.Equal(page + 1, handler.Requests); // the next page is fetched only when this one is used up
-            if (count == 2 * PageSize)
-            {
-                // First run of the third page: the caller holds nothing of page 1; the library must not either.
-                collectedWhenOnPage3 = CountCollected(seen[0]);
-            }
-
-            seen[page].Add(new WeakReference(run));
-            count++;
-        }
-
-        Assert.Equal(Pages * PageSize, count);
-        Assert.Equal(Pages, handler.Requests);
-        Assert.Equal(PageSize, collectedWhenOnPage3);
+        await AssertStreamsAsync(
+            client.Runs.SearchAsync(new SearchRunsOptions { ExperimentIds = ["1"], PageSize = PageSize }, Ct),
+            PageSize,
+            () => handler.Requests,
+            (run, index) => Assert.Equal(Id(index), run.Info.RunId));
     }
 
     [Fact]
@@ -58,6 +37,21 @@ public sealed class SearchStreamingTests
     {
         var handler = new HistoryPagesHandler();
         using var client = new MlflowClient(new HttpClient(handler), new MlflowClientOptions { TrackingUri = "http://mlflow.test", MaxRetries = 0 });
+        await AssertStreamsAsync(
+            client.Runs.GetMetricHistoryAsync(Id(7), "loss", pageSize: HistoryPageSize, Ct),
+            HistoryPageSize,
+            () => handler.Requests,
+            (point, index) => Assert.Equal(index, point.Step));
+    }
+
+    /// <summary>
+    /// Enumerates <paramref name="items"/> (served as <see cref="Pages"/> pages of <paramref name="pageSize"/>): every item
+    /// once and in order (<paramref name="check"/>), the next page requested only when the current one is used up, and on
+    /// the first item of the third page every item of the first page already reclaimed by a full collection.
+    /// </summary>
+    private static async Task AssertStreamsAsync<T>(IAsyncEnumerable<T> items, int pageSize, Func<int> requests, Action<T, int> check)
+        where T : class
+    {
         var seen = new List<WeakReference>[Pages];
         for (var p = 0; p < Pages; p++)
         {
@@ -66,23 +60,24 @@ public sealed class SearchStreamingTests
 
         var count = 0;
         var collectedWhenOnPage3 = -1;
-        await foreach (var point in client.Runs.GetMetricHistoryAsync(Id(7), "loss", pageSize: HistoryPageSize, Ct))
+        await foreach (var item in items)
         {
-            var page = count / HistoryPageSize;
-            Assert.Equal(count, point.Step); // every point once, in order
-            Assert.Equal(page + 1, handler.Requests); // the next page is fetched only when this one is used up
-            if (count == 2 * HistoryPageSize)
+            var page = count / pageSize;
+            check(item, count);
+            Assert.Equal(page + 1, requests());
+            if (count == 2 * pageSize)
             {
+                // The caller holds nothing of page 1; the library must not either.
                 collectedWhenOnPage3 = CountCollected(seen[0]);
             }
 
-            seen[page].Add(new WeakReference(point));
+            seen[page].Add(new WeakReference(item));
             count++;
         }
 
-        Assert.Equal(Pages * HistoryPageSize, count);
-        Assert.Equal(Pages, handler.Requests);
-        Assert.Equal(HistoryPageSize, collectedWhenOnPage3);
+        Assert.Equal(Pages * pageSize, count);
+        Assert.Equal(Pages, requests());
+        Assert.Equal(pageSize, collectedWhenOnPage3);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
